@@ -1,0 +1,9 @@
+# Runtime shared by every mmowp config: mmdet's runtime + registration of mmowp.
+# default_scope stays 'mmdet' (mmowp registers into mmdet's registries), so mmdet and
+# mmowp types are named alike, without prefixes, and mmdet's configs can be inherited.
+_base_ = 'mmdet::_base_/default_runtime.py'
+
+custom_imports = dict(imports=['mmowp'], allow_failed_imports=False)
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10000, max_keep_ckpts=3))
