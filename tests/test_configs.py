@@ -5,10 +5,11 @@ import os.path as osp
 from collections import Counter
 
 import pytest
+from mmdet.registry import MODELS
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 import mmowp  # noqa: F401
-from mmdet.registry import MODELS
 
 from .conftest import CONFIG_ROOT
 
@@ -33,5 +34,6 @@ def test_config_loads_and_model_builds(path):
     first_line = open(path).readline()
     assert first_line.startswith('#') or first_line.startswith('"""'), (
         f'{path}: the first line should name the paper table row it reproduces')
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0

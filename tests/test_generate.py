@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from mmowp.datasets.generate import (ALL_CLASSES, GeneratorConfig, annotation_files, generate,
-                                     main)
+from mmowp.datasets.generate import ALL_CLASSES, GeneratorConfig, annotation_files, generate, main
 from mmowp.utils import lvis_numpy_shim
 
 

@@ -2,12 +2,22 @@
 import argparse
 import os
 import os.path as osp
+import sys
+
+# Run from a checkout (tools/train.py), use that checkout's mmowp rather than an older
+# installed copy; the installed copy under mmowp/.mim/tools (what mim runs) has no setup.py.
+_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isfile(osp.join(_REPO, 'setup.py')) and osp.isdir(osp.join(_REPO, 'mmowp')):
+    sys.path.insert(0, _REPO)
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmowp  # noqa: F401  (registers mmowp, fixes checkpoint loading under torch >= 2.6)
+from mmowp.utils.checkpoint import check_checkpoint_compatible
 from mmowp.utils.config import apply_data_root
+from mmowp.utils.dist import setup_cpu_distributed
+from mmowp.visualization import configure_visualizer
 
 
 def parse_args():
@@ -53,14 +63,20 @@ def main():
         if vis is None:
             raise KeyError('--show-dir needs default_hooks.visualization in the config')
         vis.draw = True
-        vis.test_out_dir = args.show_dir
+        # absolute: DetVisualizationHook re-joins a relative dir with work_dir/timestamp
+        # at every test iteration (mmdet 3.3.0), nesting it once per batch
+        vis.test_out_dir = osp.abspath(osp.join(cfg.work_dir, args.show_dir))
+        configure_visualizer(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must be a .pkl or .pickle file, got {args.out!r}')
         cfg.test_evaluator = (list(cfg.test_evaluator) if isinstance(cfg.test_evaluator, list)
                               else [cfg.test_evaluator])
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
+    setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
+    # MMEngine only logs missing / mismatched weights; evaluating them would be meaningless
+    check_checkpoint_compatible(runner.model, args.checkpoint)
     runner.test()
 
 

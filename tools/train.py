@@ -2,12 +2,20 @@
 import argparse
 import os
 import os.path as osp
+import sys
+
+# Run from a checkout (tools/train.py), use that checkout's mmowp rather than an older
+# installed copy; the installed copy under mmowp/.mim/tools (what mim runs) has no setup.py.
+_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isfile(osp.join(_REPO, 'setup.py')) and osp.isdir(osp.join(_REPO, 'mmowp')):
+    sys.path.insert(0, _REPO)
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmowp  # noqa: F401  (registers mmowp, fixes checkpoint loading under torch >= 2.6)
 from mmowp.utils.config import apply_data_root
+from mmowp.utils.dist import setup_cpu_distributed
 
 
 def parse_args():
@@ -51,6 +59,7 @@ def main():
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

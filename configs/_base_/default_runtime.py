@@ -7,3 +7,5 @@ custom_imports = dict(imports=['mmowp'], allow_failed_imports=False)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10000, max_keep_ckpts=3))
+# known / novel / other proposals in different colours (tools/test.py --show-dir)
+visualizer = dict(type='OpenWorldDetLocalVisualizer')

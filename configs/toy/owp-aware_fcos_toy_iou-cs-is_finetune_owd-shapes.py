@@ -1,0 +1,16 @@
+# Toy counterpart of seed 000 Table 1, OWP-Aware Classification row "logits * IOU-CS-IS (Finetune)"
+# (= Table 3 "finetune"): from the toy OWP IOU-CS-IS checkpoint (train that config first, or let
+# tools/reproduce_toy.py do it), regression + objectness at lr 0.001, classification at 0.01.
+_base_ = './owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'
+
+load_from = 'work_dirs/owp_fcos_toy_iou-cs-is_owd-shapes/iter_600.pth'
+optim_wrapper = dict(
+    paramwise_cfg=dict(
+        custom_keys={
+            'bbox_head.reg_convs': dict(lr_mult=0.1),
+            'bbox_head.conv_reg': dict(lr_mult=0.1),
+            'bbox_head.scales': dict(lr_mult=0.1),
+            'bbox_head.conv_iou': dict(lr_mult=0.1),
+            'bbox_head.cls_convs': dict(lr_mult=1.0),
+            'bbox_head.conv_cls': dict(lr_mult=1.0),
+        }))

@@ -1,0 +1,15 @@
+# Toy counterpart of seed 000 Table 1, OWP-Aware Classification row "joint + unknown": joint +
+# Unknown Object Masking, thr 0.95, from 5k/90k of the schedule (iteration 33 of the toy's 600).
+_base_ = './owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'
+
+model = dict(
+    bbox_head=dict(
+        loss_cls=dict(
+            _delete_=True,
+            type='UnknownObjectMaskedLoss',
+            use_sigmoid=True,
+            loss_cls=dict(
+                type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+            thr=0.95,
+            start_iter=33,
+            mode='pixel')))

@@ -1,0 +1,5 @@
+# Toy counterpart of seed 000 Table 1, OWP row "sqrt(centerness * IOU)".
+_base_ = './owp_fcos_toy_centerness_owd-shapes.py'
+
+model = dict(
+    bbox_head=dict(objectness=('centerness', 'iou'), score_mode='sqrt(centerness*iou)'))

@@ -1,0 +1,3 @@
+from .freeze_optim_wrapper_constructor import FreezeOptimWrapperConstructor
+
+__all__ = ['FreezeOptimWrapperConstructor']

@@ -1,0 +1,1 @@
+from . import dense_heads, losses, task_modules  # noqa: F401

@@ -1,0 +1,3 @@
+from .point_atss_assigner import PointATSSAssigner
+
+__all__ = ['PointATSSAssigner']

@@ -1,0 +1,177 @@
+"""Rejected-by-All (RbA) outlier scores on a dense detector's class logits (seed 002 §3.3).
+
+Seed 002 models the K known classes as K independent one-vs-all classifiers,
+``p(y = k | x) = sigma(L_k(x))`` (Eq. 3), so that the probability of an outlier -- a region
+*rejected by all* known classes -- is ``1 - sum_k sigma(L_k(x))`` (Eq. 4). Dropping the
+constant gives the score (Eq. 5, with ``sigma = tanh``)::
+
+    RbA(x) = - sum_k tanh(L_k(x))
+
+FCOS's sigmoid classification branch *is* K one-vs-all classifiers per location (focal loss,
+no softmax), so :func:`rba` applies to its per-location logits ``L(x)`` (``(..., K)``) as is.
+
+Range and normalisations. FCOS logits are unbounded, so ``tanh(L_k) in (-1, 1)`` and
+``RbA in (-K, K)``: ``RbA -> K`` when every classifier rejects the location strongly
+(all logits very negative: background or an unknown object), ``RbA ~ K - 2`` for a
+location accepted by exactly one class. Two normalisations to ``[0, 1]`` are provided:
+
+* ``'rba'`` -- the affine map :func:`rba_affine`, ``(RbA + K) / (2K)``. Monotone in RbA, so
+  it ranks locations exactly as Eq. 5 does; but one accepting class only moves it by
+  ``~1/K``, so multiplied with an objectness it barely changes the objectness ranking when
+  K is large (COCO: 0.9875 vs 1.0).
+* ``'rej'`` -- the *rejection probability* :func:`rba_rejection`,
+  ``clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1)``: Eq. 4 with ``sigma = tanh`` applied to the
+  positive part of the logits. In seed 002 the logits are non-negative (Mask2Former's
+  ``L`` is a sum of probabilities times masks), so ``tanh(L_k) in [0, 1)`` is a *vote*;
+  for FCOS a logit ``<= 0`` means the one-vs-all classifier rejects (``p <= 0.5``) and casts
+  no vote. ``rej = 1`` when all K classifiers reject, and it falls to 0 once the accepting
+  classes' votes add up to 1. It is the normalisation to use in products with objectness
+  ("an object, and no known class"). It is flat (= 1) over all fully rejected locations,
+  so alone it does not rank them; the objectness factor does.
+
+Class-agnostic score modes (:data:`RBA_SCORE_MODES`, used by
+:class:`~mmowp.models.dense_heads.OWPFCOSHead`, see :func:`rba_mode_scores`)::
+
+    'rba'                          (RbA + K) / (2K)
+    'rej'                          clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1)
+    '<obj>*rba', '<obj>*rej'       objectness(x) * the above, where <obj> is
+                                   'centerness', 'iou' or 'sqrt(centerness*iou)'
+"""
+from typing import Dict, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+#: Objectness factors that can multiply an RbA normalisation in a score mode.
+RBA_OBJECTNESS = ('centerness', 'iou', 'sqrt(centerness*iou)')
+#: RbA normalisations (the suffix of a score mode).
+RBA_NORMS = ('rba', 'rej')
+#: Class-agnostic score modes built on RbA, see the module docstring.
+RBA_SCORE_MODES: Tuple[str, ...] = RBA_NORMS + tuple(
+    f'{obj}*{norm}' for norm in RBA_NORMS for obj in RBA_OBJECTNESS)
+
+
+def rba(cls_logits: Tensor) -> Tensor:
+    """Eq. 5 of seed 002: ``RbA(x) = -sum_k tanh(L_k(x))``.
+
+    Args:
+        cls_logits (Tensor): (..., K) one-vs-all class logits.
+
+    Returns:
+        Tensor: (...) RbA scores in (-K, K); higher = more likely an outlier.
+    """
+    return -torch.tanh(cls_logits).sum(dim=-1)
+
+
+def rba_affine(cls_logits: Tensor) -> Tensor:
+    """``(RbA + K) / (2K)`` in [0, 1], monotone in Eq. 5 (score mode ``'rba'``)."""
+    num_classes = cls_logits.size(-1)
+    if num_classes == 0:
+        raise ValueError('rba_affine needs at least one class logit (got shape '
+                         f'{tuple(cls_logits.shape)})')
+    return (rba(cls_logits) + num_classes) / (2.0 * num_classes)
+
+
+def rba_rejection(cls_logits: Tensor) -> Tensor:
+    """Rejection probability ``clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1)`` (Eq. 4 on the
+    positive part of the logits; score mode ``'rej'``)."""
+    votes = torch.tanh(cls_logits.clamp(min=0)).sum(dim=-1)
+    return (1.0 - votes).clamp(min=0.0, max=1.0)
+
+
+def objectness_score(name: str, obj_probs: Dict[str, Tensor]) -> Tensor:
+    """The objectness factor ``name`` from per-branch sigmoid probabilities.
+
+    Args:
+        name (str): ``'centerness'``, ``'iou'`` or ``'sqrt(centerness*iou)'``.
+        obj_probs (dict[str, Tensor]): Branch name -> (N,) probabilities.
+
+    Returns:
+        Tensor: (N,) objectness in [0, 1].
+    """
+    if name == 'sqrt(centerness*iou)':
+        return torch.sqrt(obj_probs['centerness'] * obj_probs['iou'])
+    if name in ('centerness', 'iou'):
+        return obj_probs[name]
+    raise ValueError(f'unknown objectness factor {name!r}; expected one of {RBA_OBJECTNESS}')
+
+
+def rba_mode_scores(mode: str, cls_logits: Tensor, obj_probs: Dict[str, Tensor]) -> Tensor:
+    """Per-location score of a class-agnostic RbA score mode (:data:`RBA_SCORE_MODES`).
+
+    Args:
+        mode (str): E.g. ``'rba'``, ``'rej'``, ``'iou*rej'``.
+        cls_logits (Tensor): (N, K) class logits.
+        obj_probs (dict[str, Tensor]): Objectness branch -> (N,) sigmoid probabilities.
+
+    Returns:
+        Tensor: (N,) scores in [0, 1].
+    """
+    if mode not in RBA_SCORE_MODES:
+        raise ValueError(f'{mode!r} is not an RbA score mode; expected one of {RBA_SCORE_MODES}')
+    obj, _, norm = mode.rpartition('*')
+    score = rba_affine(cls_logits) if norm == 'rba' else rba_rejection(cls_logits)
+    if obj:
+        score = objectness_score(obj, obj_probs) * score
+    return score
+
+
+#: Class-agnostic score modes usable as a per-location unknown score: the RbA modes and,
+#: as the objectness-only baseline, the objectness factors.
+UNKNOWN_MAP_MODES: Tuple[str, ...] = RBA_SCORE_MODES + RBA_OBJECTNESS
+
+
+def class_agnostic_scores(mode: str, cls_logits: Tensor, obj_probs: Dict[str, Tensor]) -> Tensor:
+    """Per-location score of any mode of :data:`UNKNOWN_MAP_MODES`.
+
+    Args:
+        mode (str): An RbA score mode or an objectness factor (``'iou'`` ...).
+        cls_logits (Tensor): (N, K) class logits.
+        obj_probs (dict[str, Tensor]): Objectness branch -> (N,) sigmoid probabilities.
+
+    Returns:
+        Tensor: (N,) scores in [0, 1].
+    """
+    if mode in RBA_OBJECTNESS:
+        return objectness_score(mode, obj_probs)
+    return rba_mode_scores(mode, cls_logits, obj_probs)
+
+
+def points_in_boxes(points: Tensor, boxes: Tensor) -> Tensor:
+    """Which points lie strictly inside any of the boxes.
+
+    Args:
+        points (Tensor): (M, 2) ``(x, y)``.
+        boxes (Tensor): (B, 4) ``(x1, y1, x2, y2)``.
+
+    Returns:
+        Tensor: (M,) bool.
+    """
+    if boxes.numel() == 0:
+        return points.new_zeros(len(points), dtype=torch.bool)
+    x, y = points[:, 0, None], points[:, 1, None]
+    inside = (x > boxes[:, 0]) & (x < boxes[:, 2]) & (y > boxes[:, 1]) & (y < boxes[:, 3])
+    return inside.any(dim=1)
+
+
+def outlier_location_mask(points: Tensor, img_inds: Tensor,
+                          batch_outlier_bboxes: Sequence[Tensor]) -> Tensor:
+    """Outlier locations (``Omega_out`` of Eq. 6): locations inside an outlier box of their
+    own image.
+
+    Args:
+        points (Tensor): (M, 2) location coordinates (input-image pixels).
+        img_inds (Tensor): (M,) image index of each location.
+        batch_outlier_bboxes (Sequence[Tensor]): Per image, (B_i, 4) outlier boxes
+            ``(x1, y1, x2, y2)`` in the same coordinates.
+
+    Returns:
+        Tensor: (M,) bool.
+    """
+    mask = points.new_zeros(len(points), dtype=torch.bool)
+    for i, boxes in enumerate(batch_outlier_bboxes):
+        if boxes is None or len(boxes) == 0:
+            continue
+        sel = img_inds == i
+        mask[sel] = points_in_boxes(points[sel], boxes.to(points))
+    return mask

@@ -1,0 +1,95 @@
+"""AR vs number of proposals of several runs in one figure (novel and base panels).
+
+Reads the ``open_world_metrics.json`` files :class:`~mmowp.evaluation.OpenWorldCocoMetric`
+writes next to a run's metrics (``metrics``, ``ar_vs_proposals = {'k', 'novel', 'base'}``,
+fractions; ``base`` is null when the file has no base-class GT).
+"""
+import glob
+import json
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple
+
+
+def find_metrics_json(path: str) -> str:
+    """``path`` itself if it is a file, else the newest ``open_world_metrics.json`` under it."""
+    if osp.isfile(path):
+        return path
+    found = glob.glob(osp.join(path, '**', 'open_world_metrics.json'), recursive=True)
+    if not found:
+        raise FileNotFoundError(f'no open_world_metrics.json under {path} (run tools/test.py '
+                                'with an OpenWorldCocoMetric evaluator first)')
+    return max(found, key=os.path.getmtime)
+
+
+def load_curve(path: str) -> dict:
+    """The metrics json of a run, checked for the keys the plot needs."""
+    with open(path) as f:
+        data = json.load(f)
+    curve = data.get('ar_vs_proposals')
+    if not isinstance(curve, dict) or 'k' not in curve or 'novel' not in curve:
+        raise ValueError(f'{path}: no "ar_vs_proposals" with "k" and "novel" (not written by '
+                         'OpenWorldCocoMetric?)')
+    if len(curve['k']) != len(curve['novel']):
+        raise ValueError(f'{path}: "k" and "novel" have different lengths')
+    return data
+
+
+def plot_ar_curves(runs: Sequence[Tuple[str, str]], out_file: str,
+                   marks: Optional[Sequence[int]] = None) -> str:
+    """Plot AR@k vs k for each ``(label, metrics_json)``: novel left, base right.
+
+    Args:
+        runs: ``(label, path)`` pairs; ``path`` a metrics json or a run directory.
+        out_file (str): PNG path.
+        marks (Sequence[int], optional): k values to mark with dots and a value (default
+            the ``proposal_nums`` found as ``novel_AR@k`` keys).
+
+    Returns:
+        str: ``out_file``.
+    """
+    import matplotlib
+    matplotlib.use('Agg', force=False)
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=False)
+    for label, path in runs:
+        data = load_curve(find_metrics_json(path))
+        curve, metrics = data['ar_vs_proposals'], data.get('metrics', {})
+        ks = marks or sorted(int(k.split('@')[1]) for k in metrics
+                             if k.startswith('novel_AR@'))
+        for ax, split in zip(axes, ('novel', 'base')):
+            ys = curve.get(split)
+            if ys is None:
+                continue
+            line, = ax.plot(curve['k'], [100 * v for v in ys], label=label)
+            for k in ks:
+                if k in curve['k']:
+                    v = 100 * ys[curve['k'].index(k)]
+                    ax.plot([k], [v], 'o', color=line.get_color(), ms=4)
+                    ax.annotate(f'{v:.1f}', (k, v), textcoords='offset points',
+                                xytext=(3, 3), fontsize=7, color=line.get_color())
+    for ax, split in zip(axes, ('novel', 'base')):
+        ax.set_xscale('log')
+        ax.set_xlabel('proposals per image (k)')
+        ax.set_ylabel(f'{split} AR@k (%), IoU 0.50:0.95')
+        ax.set_title(f'{split} classes (class-agnostic recall)', fontsize=9)
+        ax.grid(True, which='both', alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=110)
+    plt.close(fig)
+    return out_file
+
+
+def default_labels(paths: Sequence[str]) -> List[str]:
+    """A label per run: the run directory name (the json's grand-parent when the json
+    sits in a timestamp directory)."""
+    labels = []
+    for p in paths:
+        d = osp.dirname(osp.abspath(p)) if osp.isfile(p) else osp.abspath(p)
+        name = osp.basename(d)
+        if name[:8].isdigit():  # <work_dir>/<timestamp>/open_world_metrics.json
+            name = osp.basename(osp.dirname(d))
+        labels.append(name)
+    return labels

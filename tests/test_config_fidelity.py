@@ -1,0 +1,229 @@
+"""Every seed-000 paper config resolves to the paper's hyper-parameters (§5 "Implementation
+Details", §3.1 "Inference", §4 recipes) and to the split, score mode, head and recipe of the
+table row it names."""
+import glob
+import os.path as osp
+
+import pytest
+from mmdet.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmowp  # noqa: F401  (registration)
+
+from .conftest import CONFIG_ROOT
+
+#: Folders holding the seed-000 paper configs (one per table row / figure cell).
+PAPER_DIRS = ('baseline', 'owp', 'owp_aware', 'unknown_masking', 'lvis')
+LOC_KEYS = ['bbox_head.reg_convs', 'bbox_head.conv_reg', 'bbox_head.scales',
+            'bbox_head.conv_iou']
+CLS_KEYS = ['bbox_head.cls_convs', 'bbox_head.conv_cls']
+OWP_CKPT = 'work_dirs/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc/iter_90000.pth'
+AGNOSTIC = ('centerness', 'iou', 'sqrt(centerness*iou)')
+
+# head settings of the rows (seed 000 §3.2, Table 1)
+CENTERNESS = dict(objectness=('centerness', ), score_mode='centerness', center_sampling=False,
+                  iou_sampling_thr=None, conditional=False, objectness_sampling='center')
+IOU = dict(CENTERNESS, objectness=('iou', ), score_mode='iou')
+SQRT = dict(CENTERNESS, objectness=('centerness', 'iou'), score_mode='sqrt(centerness*iou)')
+IOU_CS_IS = dict(IOU, center_sampling=True, iou_sampling_thr=0.3)
+COND = dict(IOU_CS_IS, conditional=True)
+ALL_SAMPLING = dict(IOU_CS_IS, objectness_sampling='all')
+AWARE = dict(IOU_CS_IS, score_mode='cls*iou')
+
+
+def row(split, head, recipe, masking=None, fb=False):
+    return dict(split=split, head=head, recipe=recipe, masking=masking, fb=fb)
+
+
+def masking(thr, start, mode='pixel'):
+    return dict(thr=thr, start_iter=start, mode=mode)
+
+
+EXPECTED = {
+    # Table 1
+    'fcos_r50_fpn_baseline_coco-voc2nonvoc.py': row('coco', 'fcos', 'joint'),
+    'owp_fcos_r50_fpn_centerness_coco-voc2nonvoc.py': row('coco', CENTERNESS, 'owp'),
+    'owp_fcos_r50_fpn_iou_coco-voc2nonvoc.py': row('coco', IOU, 'owp'),
+    'owp_fcos_r50_fpn_sqrt-centerness-iou_coco-voc2nonvoc.py': row('coco', SQRT, 'owp'),
+    'owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py': row('coco', IOU_CS_IS, 'owp'),
+    'owp_fcos_r50_fpn_cond-iou-cs-is_coco-voc2nonvoc.py': row('coco', COND, 'owp'),
+    'owp-aware_fcos_r50_fpn_iou-cs-is_finetune_coco-voc2nonvoc.py':
+        row('coco', AWARE, 'finetune'),
+    'owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py': row('coco', AWARE, 'joint'),
+    'owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-thr095-5k_coco-voc2nonvoc.py':
+        row('coco', AWARE, 'joint', masking(0.95, 5000)),
+    # Appendix B
+    'owp_fcos_r50_fpn_iou-cs-is-all-sampling_coco-voc2nonvoc.py':
+        row('coco', ALL_SAMPLING, 'owp'),
+    # Table 3 (joint and finetune are the Table 1 configs)
+    'owp-aware_fcos_r50_fpn_iou-cs-is_frozen_coco-voc2nonvoc.py': row('coco', AWARE, 'frozen'),
+    'owp-aware_fcos_r50_fpn_iou-cs-is_joint-fb_coco-voc2nonvoc.py':
+        row('coco', AWARE, 'joint', fb=True),
+    'owp-aware_fcos_r50_fpn_iou-cs-is_frozen-fb_coco-voc2nonvoc.py':
+        row('coco', AWARE, 'frozen', fb=True),
+    'owp-aware_fcos_r50_fpn_iou-cs-is_finetune-fb_coco-voc2nonvoc.py':
+        row('coco', AWARE, 'finetune', fb=True),
+    # Table 2
+    'fcos_r50_fpn_baseline_lvis-base2novel.py': row('lvis', 'fcos', 'joint'),
+    'owp_fcos_r50_fpn_iou-cs-is_lvis-base2novel.py': row('lvis', IOU_CS_IS, 'owp'),
+    'owp-aware_fcos_r50_fpn_iou-cs-is_joint_lvis-base2novel.py': row('lvis', AWARE, 'joint'),
+    'owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-thr095-5k_lvis-base2novel.py':
+        row('lvis', AWARE, 'joint', masking(0.95, 5000)),
+}
+# Table 4: unknown area masking on LVIS
+for _k in (0, 5, 10, 60):
+    EXPECTED[f'owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-area-thr095-{_k}k_'
+             'lvis-base2novel.py'] = row('lvis', AWARE, 'joint', masking(0.95, _k * 1000, 'area'))
+# Figure 6 grid: {joint, finetune} x thr {0.925, 0.95} x start {5k, 10k, 30k, 60k}
+for _recipe in ('joint', 'finetune'):
+    for _thr, _tag in ((0.925, '0925'), (0.95, '095')):
+        for _k in (5, 10, 30, 60):
+            _name = (f'owp-aware_fcos_r50_fpn_iou-cs-is_{_recipe}-unknown-thr{_tag}-{_k}k_'
+                     'coco-voc2nonvoc.py')
+            EXPECTED[_name] = row('coco', AWARE, _recipe, masking(_thr, _k * 1000))
+
+PAPER_CONFIGS = sorted(p for d in PAPER_DIRS
+                       for p in glob.glob(osp.join(CONFIG_ROOT, d, '*.py')))
+BY_NAME = {osp.basename(p): p for p in PAPER_CONFIGS}
+
+
+def test_every_paper_config_has_a_row_and_every_row_a_config():
+    assert set(BY_NAME) - set(EXPECTED) == set(), 'configs without an expected row'
+    assert set(EXPECTED) - set(BY_NAME) == set(), 'rows without a config'
+    # Table 1 (9) + App. B (1) + Table 3 new rows (4) + Table 2 (4) + Table 4 (4) + Figure 6
+    # (16 cells, one of them the Table 1 "joint + unknown" config)
+    assert len(EXPECTED) == 9 + 1 + 4 + 4 + 4 + 16 - 1
+
+
+def evaluators(cfg):
+    out = []
+    for key in ('val_evaluator', 'test_evaluator'):
+        ev = cfg[key]
+        out.extend(ev if isinstance(ev, (list, tuple)) else [ev])
+    return out
+
+
+@pytest.mark.parametrize('name', sorted(EXPECTED))
+def test_paper_config_resolves_to_paper_hyper_parameters(name):
+    exp = EXPECTED[name]
+    path = BY_NAME[name]
+    cfg = Config.fromfile(path)
+    first = open(path).readline()
+    assert first.startswith('# Seed 000 '), f'{name}: first line must name its table row'
+
+    # §5: batch 16 = 8 GPUs x 2 images, SGD 0.01 / 0.9 / 1e-4, 90k iterations, x0.1 at 60k, 80k
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == ('SGD', 0.01, 0.9, 0.0001)
+    assert cfg.train_cfg.type == 'IterBasedTrainLoop' and cfg.train_cfg.max_iters == 90000
+    steps = [s for s in cfg.param_scheduler if s.type == 'MultiStepLR']
+    assert len(steps) == 1 and steps[0].milestones == [60000, 80000] and steps[0].gamma == 0.1
+    assert steps[0].by_epoch is False
+
+    # §3.1 inference: top 2000 before NMS, 100 (COCO) / 300 (LVIS) after
+    test_cfg = cfg.model.test_cfg
+    assert test_cfg.nms_pre == 2000
+    assert test_cfg.max_per_img == (100 if exp['split'] == 'coco' else 300)
+
+    # split: COCO VOC -> non-VOC (20 base classes) or LVIS base (1103) -> novel
+    head = cfg.model.bbox_head
+    known, ks, num_classes = (('voc', (10, 100), 20) if exp['split'] == 'coco'
+                              else ('lvis_base', (300, ), 1103))
+    assert head.num_classes == num_classes
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = cfg[loader].dataset
+        while 'dataset' in ds:       # ClassBalancedDataset wrapper (LVIS)
+            ds = ds.dataset
+        assert ds.known_classes == known, loader
+    for ev in evaluators(cfg):
+        assert ev.type == 'OpenWorldCocoMetric'
+        assert ev.known_classes == known and tuple(ev.proposal_nums) == ks
+
+    # head and score mode of the row
+    if exp['head'] == 'fcos':
+        assert head.type == 'FCOSHead'         # stock FCOS: cls * centerness
+    else:
+        assert head.type == 'OWPFCOSHead'
+        for key, value in exp['head'].items():
+            got = head.get(key)
+            got = tuple(got) if isinstance(got, list) else got
+            assert got == value, f'bbox_head.{key}: {got!r} != {value!r}'
+        agnostic = head.score_mode in AGNOSTIC
+        for ev in evaluators(cfg):
+            assert bool(ev.get('class_agnostic')) == agnostic, (
+                f'{name}: score_mode {head.score_mode!r} needs the evaluator\'s '
+                f'class_agnostic={agnostic} (base AP is N/A for class-agnostic proposals)')
+
+    # recipe (§4, Appendix A)
+    recipe = exp['recipe']
+    paramwise = cfg.optim_wrapper.get('paramwise_cfg', {})
+    custom = paramwise.get('custom_keys', {})
+    frozen = list(paramwise.get('frozen_keys', []))
+    if exp['head'] != 'fcos':
+        assert head.train_cls == (recipe != 'owp')
+    if recipe in ('owp', 'joint'):
+        assert not custom and cfg.get('load_from') is None
+    if recipe == 'finetune':
+        assert cfg.load_from == OWP_CKPT
+        assert {k: v.lr_mult for k, v in custom.items()} == {
+            **{k: 0.1 for k in LOC_KEYS}, **{k: 1.0 for k in CLS_KEYS}}
+    if recipe == 'frozen':
+        assert cfg.load_from == OWP_CKPT
+        assert {k: v.lr_mult for k, v in custom.items()} == {k: 1.0 for k in CLS_KEYS}
+    expected_frozen = (['backbone.'] if exp['fb'] else []) + (
+        LOC_KEYS if recipe == 'frozen' else [])
+    assert sorted(frozen) == sorted(expected_frozen)
+    if frozen:
+        assert cfg.optim_wrapper.constructor == 'FreezeOptimWrapperConstructor'
+        assert cfg.model_wrapper_cfg.find_unused_parameters is True
+    assert cfg.model.backbone.frozen_stages == (4 if exp['fb'] else 1)
+
+    # Unknown Object Masking (§3.3, Figure 6, Table 4)
+    loss_cls = head.loss_cls
+    if exp['masking'] is None:
+        assert loss_cls.type == 'FocalLoss'
+    else:
+        assert loss_cls.type == 'UnknownObjectMaskedLoss' and loss_cls.use_sigmoid
+        assert {k: loss_cls[k] for k in ('thr', 'start_iter', 'mode')} == exp['masking']
+        inner = loss_cls.loss_cls
+        assert (inner.type, inner.gamma, inner.alpha, inner.loss_weight) == (
+            'FocalLoss', 2.0, 0.25, 1.0)
+
+
+RECIPE_CONFIGS = [n for n, e in sorted(EXPECTED.items())
+                  if e['recipe'] in ('finetune', 'frozen') and e['masking'] is None]
+
+
+@pytest.mark.parametrize('name', RECIPE_CONFIGS)
+def test_recipe_optimizer_resolves_to_paper_learning_rates(name):
+    """Built on the real R50-FPN model: localisation at 0.001 (finetune) or absent (frozen),
+    classification at 0.01, the backbone absent in the fb variants."""
+    exp = EXPECTED[name]
+    cfg = Config.fromfile(BY_NAME[name])
+    init_default_scope('mmdet')
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    ow = cfg.optim_wrapper.copy()
+    ctor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type=ow.pop('constructor', 'DefaultOptimWrapperConstructor'),
+        optim_wrapper_cfg=ow, paramwise_cfg=ow.pop('paramwise_cfg', None)))
+    optim = ctor(model).optimizer
+    names = {id(p): n for n, p in model.named_parameters()}
+    lr = {names[id(p)]: g.get('lr', optim.defaults['lr'])
+          for g in optim.param_groups for p in g['params']}
+    loc = [n for n in names.values() if n.startswith(tuple(LOC_KEYS))]
+    cls = [n for n in names.values() if n.startswith(tuple(CLS_KEYS))]
+    backbone = [n for n in names.values() if n.startswith('backbone.')]
+    assert loc and cls and backbone
+    for n in cls:
+        assert lr[n] == pytest.approx(0.01), n
+    for n in loc:
+        if exp['recipe'] == 'frozen':
+            assert n not in lr, n
+        else:
+            assert lr[n] == pytest.approx(0.001), n
+    if exp['fb']:
+        assert not any(n in lr for n in backbone)
+    assert any(n.startswith('neck.') for n in lr)

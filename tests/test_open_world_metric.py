@@ -1,0 +1,406 @@
+"""OpenWorldCocoMetric and the vectorised evaluator: parity with pycocotools COCOeval
+(+ OLN's budget rule, mmowp.evaluation.coco_reference) and with the lvis API, to 1e-4."""
+import copy
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmdet.registry import METRICS
+from mmengine.structures import InstanceData
+
+import mmowp  # noqa: F401
+from mmowp.evaluation import OpenWorldCocoMetric
+from mmowp.evaluation.coco_reference import reference_eval
+from mmowp.evaluation.fast_coco_eval import Detections, GroundTruth, evaluate_boxes
+from mmowp.utils import lvis_numpy_shim
+
+BASE = ('circle', 'square', 'triangle', 'star', 'cross')
+TOL = 1e-4
+
+
+# ----------------------------------------------------------------------------- helpers
+def _arrays(gt: dict, results: list, split_cat_ids=()):
+    anns = gt['annotations']
+    g = GroundTruth(np.array([a['image_id'] for a in anns], np.int64),
+                    np.array([a['category_id'] for a in anns], np.int64),
+                    np.array([a['bbox'] for a in anns], float).reshape(-1, 4),
+                    np.array([a['area'] for a in anns], float),
+                    np.array([a.get('iscrowd', 0) for a in anns], bool),
+                    np.array([a['category_id'] in set(split_cat_ids) for a in anns], bool))
+    d = Detections(np.array([r['image_id'] for r in results], np.int64),
+                   np.array([r['category_id'] for r in results], np.int64),
+                   np.array([r['bbox'] for r in results], float).reshape(-1, 4),
+                   np.array([r['score'] for r in results], float))
+    return g, d
+
+
+def _random_case(seed: int, n_img: int = 25, n_cat: int = 6, max_det: int = 40):
+    """Random GT (crowd, empty images, nested boxes) and detections (ties, duplicates,
+    near-GT jitter, more than k per image, images without detections)."""
+    rng = np.random.default_rng(seed)
+    images = [dict(id=i + 1, width=128, height=128, file_name='') for i in range(n_img)]
+    anns, res = [], []
+    for im in images:
+        for _ in range(int(rng.integers(0, 8))):
+            x, y = rng.uniform(0, 100, 2)
+            w, h = rng.uniform(30, 120, 2) if rng.random() < 0.2 else rng.uniform(2, 60, 2)
+            anns.append(dict(id=len(anns) + 1, image_id=im['id'],
+                             category_id=int(rng.integers(1, n_cat + 1)),
+                             bbox=[float(x), float(y), float(w), float(h)],
+                             area=float(w * h * rng.uniform(0.5, 1)),
+                             iscrowd=int(rng.random() < 0.08)))
+        own = [a for a in anns if a['image_id'] == im['id']]
+        for _ in range(int(rng.integers(0, max_det))):
+            if own and rng.random() < 0.6:
+                g = own[rng.integers(len(own))]['bbox']
+                b = [g[0] + rng.normal(0, 3), g[1] + rng.normal(0, 3),
+                     g[2] * rng.uniform(0.8, 1.2), g[3] * rng.uniform(0.8, 1.2)]
+            else:
+                b = [*rng.uniform(0, 100, 2), *rng.uniform(2, 60, 2)]
+            res.append(dict(image_id=im['id'], category_id=int(rng.integers(1, n_cat + 1)),
+                            bbox=[float(v) for v in b], score=float(np.round(rng.random(), 2))))
+            if rng.random() < 0.1:
+                res.append(dict(res[-1]))  # exact duplicate
+    cats = [dict(id=i + 1, name=f'c{i}') for i in range(n_cat)]
+    return dict(images=images, annotations=anns, categories=cats), res
+
+
+def _assert_parity(gt, res, max_dets, use_cats, split, exclude):
+    ref = reference_eval(gt, res, max_dets=max_dets, use_cats=use_cats, split_cat_ids=split,
+                         exclude_split_from_budget=exclude)
+    g, d = _arrays(gt, res, split)
+    ours = evaluate_boxes(g, d, [i['id'] for i in gt['images']],
+                          sorted(c['id'] for c in gt['categories']), max_dets=max_dets,
+                          use_cats=use_cats, exclude_split_from_budget=exclude,
+                          compute_precision=True)
+    np.testing.assert_allclose(ours.recall, ref.eval['recall'], atol=TOL, rtol=0)
+    np.testing.assert_allclose(ours.precision, ref.eval['precision'], atol=TOL, rtol=0)
+    return ours, ref
+
+
+def _preds_for(gt: dict, seed: int, n_per_img: int = 30, n_labels: int = 5,
+               empty_every: int = 0):
+    """Per-image predictions (float32 xyxy tensors' numpy, as CocoMetric.process stores)."""
+    rng = np.random.default_rng(seed)
+    by_img = {}
+    for a in gt['annotations']:
+        by_img.setdefault(a['image_id'], []).append(a['bbox'])
+    preds = []
+    for n, im in enumerate(gt['images']):
+        boxes = []
+        k = 0 if empty_every and n % empty_every == 0 else int(rng.integers(1, n_per_img))
+        for _ in range(k):
+            own = by_img.get(im['id'], [])
+            if own and rng.random() < 0.6:
+                x, y, w, h = own[rng.integers(len(own))]
+                x, y = x + rng.normal(0, 2), y + rng.normal(0, 2)
+                w, h = w * rng.uniform(0.85, 1.15), h * rng.uniform(0.85, 1.15)
+            else:
+                x, y = rng.uniform(0, 110, 2)
+                w, h = rng.uniform(4, 50, 2)
+            boxes.append([x, y, x + w, y + h])
+        boxes = np.array(boxes, np.float32).reshape(-1, 4)
+        scores = np.round(rng.random(len(boxes)), 2).astype(np.float32)
+        if len(boxes) > 3:  # a duplicate with the same score
+            boxes[1], scores[1] = boxes[0], scores[0]
+        preds.append(dict(img_id=im['id'], bboxes=boxes, scores=scores,
+                          labels=rng.integers(0, n_labels, len(boxes))))
+    return preds
+
+
+def _results_json(preds, label_cat_ids):
+    """What mmdet's CocoMetric.results2json writes for ``preds``."""
+    out = []
+    for p in preds:
+        for b, s, lab in zip(p['bboxes'], p['scores'], p['labels']):
+            x1, y1, x2, y2 = b.tolist()
+            out.append(dict(image_id=p['img_id'], bbox=[x1, y1, x2 - x1, y2 - y1],
+                            score=float(s), category_id=label_cat_ids[int(lab)]))
+    return out
+
+
+def _summ(ev, kind, max_det, area='all', iou=None):
+    """COCOeval.summarize's mean, read by value."""
+    p = ev.params
+    a = p.areaRngLbl.index(area)
+    m = list(p.maxDets).index(max_det)
+    s = ev.eval['recall'][:, :, a, m] if kind == 'ar' else ev.eval['precision'][..., a, m]
+    if iou is not None:
+        s = s[np.where(np.isclose(p.iouThrs, iou))[0]]
+    s = s[s > -1]
+    return float(np.mean(s)) if s.size else -1.0
+
+
+def _metric(ann_file, **kw):
+    kw.setdefault('known_classes', 'owd_base')
+    classes = kw.pop('classes', BASE)
+    m = OpenWorldCocoMetric(ann_file=ann_file, **kw)
+    m.dataset_meta = dict(classes=classes)
+    return m
+
+
+# ----------------------------------------------------------------------------- core parity
+@pytest.mark.parametrize('seed', range(6))
+@pytest.mark.parametrize('use_cats,exclude', [(False, True), (False, False), (True, False)])
+def test_evaluator_parity_random(seed, use_cats, exclude):
+    gt, res = _random_case(seed)
+    max_dets = (1, 5, 20) if seed % 2 else (10, 100)
+    _assert_parity(gt, res, max_dets, use_cats, split={1, 2, 3}, exclude=exclude)
+
+
+def test_evaluator_parity_edge_cases():
+    """No GT, no predictions, crowd GT, duplicates, > k predictions, base objects in the
+    budget, score ties across categories, a GT id 1 matched many times by crowd."""
+    images = [dict(id=i, width=100, height=100) for i in (1, 2, 3, 4, 7)]
+    anns = [
+        dict(id=1, image_id=1, category_id=2, bbox=[10, 10, 20, 20], area=400, iscrowd=0),
+        dict(id=2, image_id=1, category_id=1, bbox=[50, 50, 30, 30], area=900, iscrowd=0),
+        dict(id=3, image_id=1, category_id=2, bbox=[0, 0, 100, 100], area=5000, iscrowd=1),
+        dict(id=4, image_id=2, category_id=1, bbox=[5, 5, 10, 10], area=100, iscrowd=0),
+        dict(id=5, image_id=2, category_id=2, bbox=[5, 5, 10, 10], area=100, iscrowd=0),
+        dict(id=6, image_id=4, category_id=2, bbox=[20, 20, 40, 40], area=1600, iscrowd=0),
+        # image 3: no GT; image 7: GT, no predictions
+        dict(id=7, image_id=7, category_id=2, bbox=[1, 1, 5, 5], area=25, iscrowd=0),
+    ]
+    gt = dict(images=images, annotations=anns, categories=[dict(id=1, name='base'),
+                                                           dict(id=2, name='novel')])
+    res = []
+    # image 1: 3 detections on the base object first (higher scores), then the novel one
+    for s in (0.99, 0.98, 0.97):
+        res.append(dict(image_id=1, category_id=1, bbox=[50, 50, 30, 30], score=s))
+    res.append(dict(image_id=1, category_id=2, bbox=[11, 11, 20, 20], score=0.5))
+    res += [dict(image_id=1, category_id=2, bbox=[1, 1, 90, 90], score=0.4)] * 3  # crowd
+    # image 2: identical GT boxes of both splits, duplicate detections, tied scores
+    res += [dict(image_id=2, category_id=c, bbox=[5, 5, 10, 10], score=0.7) for c in (2, 1, 2)]
+    # image 3: detections but no GT; image 4: 30 detections, the hit ranked last
+    res += [dict(image_id=3, category_id=1, bbox=[0, 0, 10, 10], score=0.3)]
+    res += [dict(image_id=4, category_id=2, bbox=[60 + i, 60, 5, 5], score=0.9 - i * 0.01)
+            for i in range(29)]
+    res.append(dict(image_id=4, category_id=2, bbox=[21, 21, 40, 40], score=0.1))
+    for use_cats, exclude in ((False, True), (False, False), (True, False), (True, True)):
+        for max_dets in ((1, 2, 10, 100), (3, ), (1, 30)):
+            _assert_parity(gt, res, max_dets, use_cats, split={1}, exclude=exclude)
+
+
+def test_budget_rule_hand_computed():
+    """One novel and one base object; the top-scoring detection hits the base object.
+    OLN's rule: it does not use up AR@1's budget -> novel AR@1 = 1; without it: 0."""
+    gt = dict(images=[dict(id=1)], categories=[dict(id=1, name='b'), dict(id=2, name='n')],
+              annotations=[
+                  dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 10, 10], area=100,
+                       iscrowd=0),
+                  dict(id=2, image_id=1, category_id=2, bbox=[50, 50, 10, 10], area=100,
+                       iscrowd=0)])
+    res = [dict(image_id=1, category_id=1, bbox=[0, 0, 10, 10], score=0.9),
+           dict(image_id=1, category_id=1, bbox=[50, 50, 10, 10], score=0.8)]
+    g, d = _arrays(gt, res, split_cat_ids={1})
+    on = evaluate_boxes(g, d, [1], [1, 2], max_dets=(1, 2), exclude_split_from_budget=True)
+    off = evaluate_boxes(g, d, [1], [1, 2], max_dets=(1, 2), exclude_split_from_budget=False)
+    assert on.average('recall', max_det=1) == 1.0
+    assert off.average('recall', max_det=1) == 0.0
+    assert on.average('recall', max_det=2) == off.average('recall', max_det=2) == 1.0
+    # the AR-vs-k curve is read at every k
+    np.testing.assert_array_equal(on.curve_average(), [1.0, 1.0])
+    np.testing.assert_array_equal(off.curve_average(), [0.0, 1.0])
+
+
+def test_chunking_does_not_change_results():
+    gt, res = _random_case(11, n_img=40)
+    g, d = _arrays(gt, res, {1, 2})
+    args = ([i['id'] for i in gt['images']], [1, 2, 3, 4, 5, 6])
+    big = evaluate_boxes(g, d, *args, exclude_split_from_budget=True, compute_precision=True)
+    small = evaluate_boxes(g, d, *args, exclude_split_from_budget=True, compute_precision=True,
+                           max_chunk_elems=1)
+    np.testing.assert_array_equal(big.recall, small.recall)
+    np.testing.assert_array_equal(big.precision, small.precision)
+    np.testing.assert_array_equal(big.curve, small.curve)
+
+
+def test_several_splits_in_one_pass_equal_separate_runs():
+    gt, res = _random_case(12, n_img=30)
+    g, d = _arrays(gt, res)
+    cats = np.array([a['category_id'] for a in gt['annotations']])
+    two = np.stack([cats <= 3, cats > 3], 1)
+    args = ([i['id'] for i in gt['images']], [1, 2, 3, 4, 5, 6])
+    kw = dict(max_dets=(1, 10, 100), exclude_split_from_budget=True, compute_precision=True)
+    g.ignore_split = two
+    both = evaluate_boxes(g, d, *args, **kw)
+    for s, one in enumerate(both):
+        g.ignore_split = two[:, s]
+        ref = evaluate_boxes(g, d, *args, **kw)
+        np.testing.assert_array_equal(one.recall, ref.recall)
+        np.testing.assert_array_equal(one.precision, ref.precision)
+        np.testing.assert_array_equal(one.curve, ref.curve)
+    assert not np.array_equal(both[0].recall, both[1].recall)
+
+
+# ----------------------------------------------------------------------------- the metric
+def _load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize('exclude', [True, False])
+def test_metric_parity_on_generated_dataset(tiny_owd, exclude):
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    gt = _load(ann)
+    base_ids = [c['id'] for c in gt['categories'] if c['split'] == 'base']
+    novel_ids = [c['id'] for c in gt['categories'] if c['split'] == 'novel']
+    metric = _metric(ann, proposal_nums=(1, 10, 100), exclude_known_from_budget=exclude)
+    preds = _preds_for(gt, seed=0, n_per_img=120, empty_every=5)
+    ours, curves = metric.evaluate_predictions(preds)
+    res = _results_json(preds, base_ids)
+    kw = dict(max_dets=(1, 10, 100), use_cats=False, exclude_split_from_budget=exclude)
+    if exclude:
+        nov = reference_eval(gt, res, split_cat_ids=base_ids, **kw)
+        bas = reference_eval(gt, res, split_cat_ids=novel_ids, **kw)
+    else:
+        nov = reference_eval(gt, res, remove_cat_ids=base_ids, **kw)
+        bas = reference_eval(gt, res, remove_cat_ids=novel_ids, **kw)
+    ap = reference_eval(gt, res, max_dets=(1, 10, 100), use_cats=True, cat_ids=base_ids)
+    for prefix, ev in (('novel_', nov), ('base_', bas)):
+        for k in (1, 10, 100):
+            assert ours[f'{prefix}AR@{k}'] == pytest.approx(_summ(ev, 'ar', k), abs=TOL)
+        for area, s in (('small', 's'), ('medium', 'm'), ('large', 'l')):
+            assert ours[f'{prefix}AR_{s}@100'] == pytest.approx(_summ(ev, 'ar', 100, area),
+                                                                abs=TOL)
+    assert ours['base_AP'] == pytest.approx(_summ(ap, 'ap', 100), abs=TOL)
+    assert ours['base_AP50'] == pytest.approx(_summ(ap, 'ap', 100, iou=0.5), abs=TOL)
+    assert ours['base_AP_m'] == pytest.approx(_summ(ap, 'ap', 100, 'medium'), abs=TOL)
+    assert 0 < ours['novel_AR@100'] < 1 and 0 < ours['base_AP'] < 1  # a non-trivial case
+    # the curve at k equals AR@k
+    assert curves['novel'][9] == pytest.approx(ours['novel_AR@10'], abs=1e-12)
+    assert curves['base'][99] == pytest.approx(ours['base_AR@100'], abs=1e-12)
+
+
+def test_metric_class_agnostic_single_label(tiny_owd):
+    """A proposal model with one 'object' label: its label must not be dropped as an
+    unknown category; the numbers equal a class-aware run of the same boxes."""
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    gt = _load(ann)
+    preds = _preds_for(gt, seed=1, n_per_img=60)
+    agn = [dict(p, labels=np.zeros_like(p['labels'])) for p in preds]
+    metric = _metric(ann, classes=('object', ))
+    ours, _ = metric.evaluate_predictions(agn)
+    base_ids = [c['id'] for c in gt['categories'] if c['split'] == 'base']
+    ref = reference_eval(gt, _results_json(agn, [1]), max_dets=(10, 100),
+                         split_cat_ids=base_ids)
+    assert ours['novel_AR@10'] == pytest.approx(_summ(ref, 'ar', 10), abs=TOL)
+    assert ours['novel_AR@100'] == pytest.approx(_summ(ref, 'ar', 100), abs=TOL)
+    assert ours['novel_AR@100'] > 0
+    assert ours['base_AP'] == -1.0  # class-agnostic: no base AP
+    assert metric.table_row(ours)[1].split('|')[0].strip() == 'N/A'
+
+
+def test_metric_through_mmengine_evaluate(tiny_owd, tmp_path):
+    """process() + evaluate() as the runner calls them; outputs written."""
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    gt = _load(ann)
+    metric = METRICS.build(dict(type='OpenWorldCocoMetric', ann_file=ann,
+                                known_classes='owd_base', plot_dir=str(tmp_path / 'plots'),
+                                proposal_file=str(tmp_path / 'props.json')))
+    metric.dataset_meta = dict(classes=BASE)
+    preds = _preds_for(gt, seed=2)
+    samples = []
+    for p in preds:
+        inst = InstanceData(bboxes=torch.from_numpy(p['bboxes']),
+                            scores=torch.from_numpy(p['scores']),
+                            labels=torch.from_numpy(p['labels']))
+        samples.append(dict(img_id=p['img_id'], ori_shape=(128, 128), pred_instances=inst))
+    metric.process({}, samples)
+    out = metric.evaluate(len(samples))
+    direct, _ = _metric(ann).evaluate_predictions(preds)
+    assert out['coco/novel_AR@100'] == pytest.approx(direct['novel_AR@100'], abs=1e-12)
+    assert set(direct) == {k.split('/', 1)[1] for k in out}
+    saved = _load(str(tmp_path / 'plots' / 'open_world_metrics.json'))
+    assert saved['metrics']['novel_AR@10'] == pytest.approx(direct['novel_AR@10'])
+    assert len(saved['ar_vs_proposals']['k']) == 100
+    assert osp.getsize(tmp_path / 'plots' / 'ar_vs_proposals.png') > 1000
+    props = _load(str(tmp_path / 'props.json'))
+    assert len(props) == sum(min(len(p['scores']), 100) for p in preds)
+    assert {p['category_id'] for p in props} == {1}
+
+
+def test_table_row_shape(tiny_owd):
+    metric = _metric(osp.join(tiny_owd, 'annotations', 'instances_val.json'))
+    header, values = metric.table_row({'base_AP': 0.4421, 'base_AR@10': 0.5533,
+                                       'base_AR@100': 0.5923, 'novel_AR@10': 0.099,
+                                       'novel_AR@100': -1})
+    assert [h.strip() for h in header.split('|')] == [
+        'base AP', 'base AR10', 'base AR100', 'novel AR10', 'novel AR100']
+    assert [v.strip() for v in values.split('|')] == ['44.21', '55.33', '59.23', '9.90', 'N/A']
+
+
+# ----------------------------------------------------------------------------- LVIS
+def test_lvis_path_parity(tiny_owd):
+    """LVIS json: novel/base recall by the same code (== pycocotools on the same GT),
+    base AP == the lvis API (category-aware, federated) on base categories."""
+    from lvis import LVIS, LVISEval, LVISResults
+    ann = osp.join(tiny_owd, 'annotations', 'lvis_v1_val.json')
+    gt = _load(ann)
+    base_ids = [c['id'] for c in gt['categories'] if c['split'] == 'base']
+    metric = _metric(ann, proposal_nums=(300, ))
+    assert metric.ann_format == 'lvis'
+    preds = _preds_for(gt, seed=3, n_per_img=40)
+    ours, _ = metric.evaluate_predictions(preds)
+    res = _results_json(preds, base_ids)
+    nov = reference_eval(gt, res, max_dets=(300, ), split_cat_ids=base_ids)
+    assert ours['novel_AR@300'] == pytest.approx(_summ(nov, 'ar', 300), abs=TOL)
+    with lvis_numpy_shim():
+        lgt = LVIS(ann)
+        ev = LVISEval(lgt, LVISResults(lgt, copy.deepcopy(res), max_dets=300), 'bbox')
+        ev.params.cat_ids = base_ids
+        ev.run()
+    r = ev.get_results()
+    assert ours['base_AP'] == pytest.approx(r['AP'], abs=TOL)
+    assert ours['base_APr'] == pytest.approx(r['APr'], abs=TOL)
+    assert ours['base_AP'] > 0
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize('mutate,match', [
+    (lambda p: p[0]['scores'].__setitem__(0, np.nan), 'NaN or inf'),
+    (lambda p: p[0]['bboxes'].__setitem__((0, 0), np.inf), 'NaN or inf'),
+    (lambda p: p[0]['bboxes'].__setitem__((0, 2), p[0]['bboxes'][0, 0] - 1), 'negative width'),
+    (lambda p: p[0].__setitem__('img_id', 987654), r'image ids \[987654\]'),
+    (lambda p: p[0]['labels'].__setitem__(0, 7), 'label 7 outside'),
+])
+def test_bad_predictions(tiny_owd, mutate, match):
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    preds = _preds_for(_load(ann), seed=4, n_per_img=10)
+    preds[0]['bboxes'] = preds[0]['bboxes'][:3].copy()
+    preds[0]['bboxes'][:] = [[1, 1, 5, 5], [2, 2, 9, 9], [3, 3, 8, 8]]
+    preds[0]['scores'] = np.array([.5, .4, .3], np.float32)
+    preds[0]['labels'] = np.array([0, 1, 2])
+    mutate(preds)
+    with pytest.raises(ValueError, match=match):
+        _metric(ann).evaluate_predictions(preds)
+
+
+def test_bad_splits(tiny_owd, tmp_path):
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    with pytest.raises(ValueError, match=r"unknown split 'vocc'.*'voc'"):
+        _metric(ann, known_classes='vocc')
+    with pytest.raises(ValueError, match=r"\['person'\] are not in"):
+        _metric(ann, known_classes=['circle', 'person'])
+    with pytest.raises(ValueError, match='both known and novel'):
+        _metric(ann, novel_classes=['circle', 'hexagon'])
+    with pytest.raises(ValueError, match='needs ann_file'):
+        OpenWorldCocoMetric(known_classes='voc')
+    # a split that leaves no novel GT in the file
+    gt = _load(ann)
+    gt['annotations'] = [a for a in gt['annotations'] if a['category_id'] <= 5]
+    only_base = str(tmp_path / 'only_base.json')
+    with open(only_base, 'w') as f:
+        json.dump(gt, f)
+    with pytest.raises(ValueError, match='no annotation of the novel classes'):
+        _metric(only_base).evaluate_predictions(_preds_for(gt, seed=5))
+
+
+def test_missing_images_warn(tiny_owd):
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    preds = _preds_for(_load(ann), seed=6)
+    with pytest.warns(UserWarning, match='have no prediction record'):
+        _metric(ann).evaluate_predictions(preds[1:])

@@ -1,0 +1,60 @@
+"""Objectness heatmaps (per FPN level and merged) over images with their GT boxes.
+
+One checkpoint, or two side by side (seed 000 Figure 7: FCOS sampling vs All Sampling)::
+
+    python tools/analysis/objectness_maps.py CONFIG CKPT [--config2 CONFIG2 --ckpt2 CKPT2]
+        [--labels 'FCOS sampling' 'All sampling'] [--img-ids 3 7] [--num 4]
+        [--split val] [--out-dir DIR] [--data-root DIR]
+
+Writes ``<out-dir>/objectness_<img_id>_merged.png`` and ``..._levels.png`` (default out-dir:
+``<checkpoint dir>/analysis``).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmowp.visualization import load_model_and_data, pick_indices, plot_objectness_maps  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--config2', help='second config (default: the first)')
+    p.add_argument('--ckpt2', help='second checkpoint, drawn next to the first')
+    p.add_argument('--labels', nargs='+', help='row labels (default: the config names)')
+    p.add_argument('--img-ids', nargs='+', type=int, help='COCO image ids to draw')
+    p.add_argument('--num', type=int, default=4, help='else the first NUM images')
+    p.add_argument('--split', default='test', choices=['test', 'val', 'train'])
+    p.add_argument('--vrange', nargs=2, type=float, metavar=('MIN', 'MAX'),
+                   help='colour range (default: the range of each figure)')
+    p.add_argument('--row-scale', action='store_true',
+                   help='one colour scale per row (checkpoint / branch) instead')
+    p.add_argument('--data-root')
+    p.add_argument('--out-dir')
+    a = p.parse_args()
+    runs, dataset = [], None
+    specs = [(a.config, a.checkpoint)]
+    if a.ckpt2:
+        specs.append((a.config2 or a.config, a.ckpt2))
+    labels = a.labels or [osp.splitext(osp.basename(c))[0] for c, _ in specs]
+    if len(labels) != len(specs):
+        p.error(f'--labels needs {len(specs)} names')
+    for label, (cfg, ckpt) in zip(labels, specs):
+        model, ds, _ = load_model_and_data(cfg, ckpt, a.split, a.data_root)
+        dataset = dataset or ds
+        runs.append((label, model))
+    out_dir = a.out_dir or osp.join(osp.dirname(osp.abspath(a.checkpoint)), 'analysis')
+    os.makedirs(out_dir, exist_ok=True)
+    for idx in pick_indices(dataset, a.img_ids, a.num):
+        img_id = dataset.get_data_info(idx)['img_id']
+        for f in plot_objectness_maps(runs, dataset, idx, osp.join(out_dir, f'objectness_{img_id}'),
+                                      'row' if a.row_scale else a.vrange):
+            print(f)
+
+
+if __name__ == '__main__':
+    main()
