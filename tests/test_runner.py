@@ -106,3 +106,21 @@ def test_mim_train_and_test_from_another_directory(tiny_owd, tmp_path):
     assert 'Testing finished successfully' in out.stdout
     assert glob.glob(str(tmp_path / 'mim_test' / '*' / '*.json'))
     shutil.rmtree(work)
+
+
+def test_load_run_config_applies_overrides_and_default_work_dir(tiny_owd, monkeypatch):
+    import argparse
+
+    from mmowp.utils.config import add_runner_args, load_run_config
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    parser.add_argument('--work-dir')
+    add_runner_args(parser)
+    args = parser.parse_args([TOY, '--cfg-options', f'data_root={tiny_owd}',
+                              'train_cfg.max_iters=7', '--gpus', '1'])
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    cfg = load_run_config(args)
+    assert cfg.train_cfg.max_iters == 7 and cfg.launcher == 'none'
+    assert cfg.train_dataloader.dataset.data_root == tiny_owd + '/'
+    assert cfg.work_dir == osp.join('./work_dirs', 'fcos_toy_r18_owd-shapes')
+    assert os.environ['LOCAL_RANK'] == '0'

@@ -1,7 +1,10 @@
 """Config helpers shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import os
+import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config, ConfigDict, DictAction
 
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 _EVALUATORS = ('val_evaluator', 'test_evaluator')
@@ -59,4 +62,36 @@ def apply_data_root(cfg: Config, data_root: Optional[str]) -> Config:
                     ev['ann_file'] = data_root + ann_file[len(old):]
                     break
     cfg['data_root'] = data_root
+    return cfg
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``tools/train.py`` and ``tools/test.py`` (and what ``mim`` passes)."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. data_root=/data/coco/')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    # accepted for `mim train/test`, which passes --gpus N / --device cpu to single processes
+    parser.add_argument('--gpus', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--device', help=argparse.SUPPRESS)
+
+
+def load_run_config(args: argparse.Namespace) -> Config:
+    """Load ``args.config`` with the overrides of :func:`add_runner_args` and ``--work-dir``.
+
+    ``--cfg-options`` are merged (``data_root`` moved into every dataloader and evaluator,
+    see :func:`apply_data_root`); the work dir defaults to ``./work_dirs/<config name>``.
+    """
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+        apply_data_root(cfg, args.cfg_options.get('data_root'))
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     return cfg
