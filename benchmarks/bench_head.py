@@ -13,16 +13,14 @@ less than wall-clock time; both are printed. Targets: training
     python benchmarks/bench_head.py [--scale 0.5] [--reps 5] [--threads 2]
 """
 import argparse
-import contextlib
-import logging
 import math
 import statistics
 import time
 
 import torch
+from _common import silence_mmengine
 from mmdet.models.dense_heads import FCOSHead
 from mmengine.config import ConfigDict
-from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 
 import mmowp  # noqa: F401
@@ -42,17 +40,6 @@ def build(cls, **kwargs):
     with silence_mmengine():
         head.init_weights()
     return head
-
-
-@contextlib.contextmanager
-def silence_mmengine():
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def make_inputs(h, w, batch, seed=0):

@@ -20,16 +20,14 @@ by other processes than wall time; both are printed, and the loss alone
     python benchmarks/bench_pg_loss.py [--scale 0.5] [--reps 3] [--threads 2]
 """
 import argparse
-import contextlib
-import logging
 import math
 import os
 import sys
 import time
 
 import torch
+from _common import silence_mmengine
 from mmdet.models.dense_heads import FCOSHead
-from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 
 STRIDES = (8, 16, 32, 64, 128)
@@ -43,17 +41,6 @@ HEAD = dict(
     loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
     loss_bbox=dict(type='IoULoss', loss_weight=1.0),
     loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0))
-
-
-@contextlib.contextmanager
-def silence_mmengine():
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def make_inputs(batch, height, width, num_gts, gen):

@@ -74,6 +74,17 @@ def _panel(ax, img: np.ndarray, heat: Optional[np.ndarray], extent: tuple,  # no
     return im
 
 
+def _save_figure(fig, axes: np.ndarray, im, per_row: bool,  # noqa: ANN001
+                 path: str) -> str:
+    """Add the shared colour bar (unless each row has its own), save ``fig`` and close it."""
+    import matplotlib.pyplot as plt
+    if not per_row:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label='objectness (sigmoid)')
+    fig.savefig(path, dpi=110, bbox_inches='tight')
+    plt.close(fig)
+    return path
+
+
 def plot_objectness_maps(runs: Sequence[Tuple[str, torch.nn.Module]], dataset: object,
                          idx: int, out_prefix: str,
                          vrange: Union[None, str, Tuple[float, float]] = None) -> List[str]:
@@ -131,11 +142,7 @@ def plot_objectness_maps(runs: Sequence[Tuple[str, torch.nn.Module]], dataset: o
             axes[row, col].axis('off')
         if per_row:
             fig.colorbar(im, ax=axes[row, :].tolist(), shrink=0.8, label='objectness')
-    if not per_row:
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label='objectness (sigmoid)')
-    merged = f'{out_prefix}_merged.png'
-    fig.savefig(merged, dpi=110, bbox_inches='tight')
-    plt.close(fig)
+    merged = _save_figure(fig, axes, im, per_row, f'{out_prefix}_merged.png')
 
     rows = [(label, branch, levels, strides) for label, maps, strides, _ in results
             for branch, levels in maps.items()]
@@ -150,9 +157,5 @@ def plot_objectness_maps(runs: Sequence[Tuple[str, torch.nn.Module]], dataset: o
                         f'{m.shape[1]}x{m.shape[0]})', rng)
         if per_row:
             fig.colorbar(im, ax=axes[row, :].tolist(), shrink=0.8, label='objectness')
-    if not per_row:
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label='objectness (sigmoid)')
-    per_level = f'{out_prefix}_levels.png'
-    fig.savefig(per_level, dpi=110, bbox_inches='tight')
-    plt.close(fig)
+    per_level = _save_figure(fig, axes, im, per_row, f'{out_prefix}_levels.png')
     return [merged, per_level]
