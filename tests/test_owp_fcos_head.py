@@ -158,26 +158,27 @@ def test_iou_sampling_zeroes_exactly_below_threshold():
 
 def test_head_iou_targets_use_detached_predictions_and_iou_sampling():
     head = OWPFCOSHead(**head_cfg(), objectness=('iou', ), score_mode='iou',
-                       iou_sampling_thr=0.3)
+                       iou_sampling_thr=0.3, iou_sampling='relabel')
     preds = torch.tensor([[1., 1., 1., 1.], [3., .5, 1., 2.], [1., 1., 1., 1.],
                           [4., 4., 4., 4.]], requires_grad=True)
     targets = torch.tensor([[2., 1., 2., 1.], [1., 1., 2., 2.], [9., 9., 9., 9.],
                             [4., 4., 4., 4.]])
     pos = torch.tensor([True, True, True, False])
-    inds, obj = head.get_objectness_targets(preds, targets, pos, pos, targets)
+    inds, iou = head.get_objectness_targets(preds, targets, pos, pos, targets)['iou']
     assert inds.tolist() == [0, 1, 2]
     # 0.5 kept, 5/14 (> 0.3) kept, 4/324 (< 0.3) -> 0
-    torch.testing.assert_close(obj['iou'], torch.tensor([0.5, 5. / 14., 0.0]))
-    assert not obj['iou'].requires_grad
+    torch.testing.assert_close(iou, torch.tensor([0.5, 5. / 14., 0.0]))
+    assert not iou.requires_grad
     head.iou_sampling_thr = None
-    _, obj = head.get_objectness_targets(preds, targets, pos, pos, targets)
-    torch.testing.assert_close(obj['iou'], torch.tensor([0.5, 5. / 14., 4. / 324.]))
+    _, iou = head.get_objectness_targets(preds, targets, pos, pos, targets)['iou']
+    torch.testing.assert_close(iou, torch.tensor([0.5, 5. / 14., 4. / 324.]))
 
 
 def test_iou_loss_is_bce_against_eq2_targets():
     """loss_iou = BCE(iou logits at positives, IoU(detached pred, target)) / num_pos."""
     head = randomize(OWPFCOSHead(**head_cfg(), objectness=('iou', ), score_mode='iou',
-                                 iou_sampling_thr=0.3, center_sampling=True))
+                                 iou_sampling_thr=0.3, iou_sampling='relabel',
+                                 center_sampling=True))
     cls, bbox, obj = head(feats())
     losses = head.loss_by_feat(cls, bbox, obj, gts(), metas())
     points = head.prior_generator.grid_priors([b.shape[-2:] for b in bbox], device='cpu')
@@ -224,10 +225,11 @@ def test_all_sampling_target_map_matches_hand_drawn():
     labels, targets = head.get_targets(points, [gt])
     assert (labels[0] < 2).nonzero().reshape(-1).tolist() == [10]  # only (20, 20)
     inside, regions = head.get_objectness_regions(points, [gt])
-    inds, obj = head.get_objectness_targets(bbox.permute(0, 2, 3, 1).reshape(-1, 4), targets[0],
-                                            labels[0] < 2, inside[0], regions[0])
+    inds, centerness = head.get_objectness_targets(
+        bbox.permute(0, 2, 3, 1).reshape(-1, 4), targets[0], labels[0] < 2, inside[0],
+        regions[0])['centerness']
     assert inds.tolist() == list(range(16))
-    torch.testing.assert_close(obj['centerness'].reshape(4, 4), expected)
+    torch.testing.assert_close(centerness.reshape(4, 4), expected)
     assert inside[0].reshape(4, 4).tolist() == (expected > 0).tolist()
     # the loss is the BCE over every location, averaged over the 16 locations
     torch.testing.assert_close(
@@ -344,6 +346,7 @@ def test_score_modes(mode):
             assert not head.class_agnostic
             assert ((res.labels >= 0) & (res.labels < 3)).all()
             assert len(res.labels.unique()) > 1
+
 
 
 def test_objectness_maps_returned_when_asked():

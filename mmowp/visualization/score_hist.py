@@ -31,7 +31,7 @@ def _record(head: torch.nn.Module, store: dict) -> Iterator[None]:
                                      for o in objectnesses])
         return orig_loss(cls_scores, bbox_preds, objectnesses, *args, **kwargs)
 
-    def get_objectness_targets(*args: object, **kwargs: object) -> tuple:
+    def get_objectness_targets(*args: object, **kwargs: object) -> dict:
         out = orig_targets(*args, **kwargs)
         store['targets'] = out
         return out
@@ -69,12 +69,12 @@ def collect_objectness(model: torch.nn.Module, dataset: object, indices: Sequenc
                     model.loss(data['inputs'], data['data_samples'])
             finally:
                 head.iou_sampling_thr = thr
-            inds, targets = store['targets']
             for k, branch in enumerate(head.objectness):
                 if suffix and branch != 'iou':
                     continue
+                inds, targets = store['targets'][branch]
                 name = branch + (suffix or '')
-                out.setdefault(f'target/{name}', []).append(targets[branch].cpu().numpy())
+                out.setdefault(f'target/{name}', []).append(targets.cpu().numpy())
                 if not suffix:
                     out.setdefault(f'pred/{branch}', []).append(
                         store['logits'][inds, k].sigmoid().cpu().numpy())

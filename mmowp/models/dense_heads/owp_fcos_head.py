@@ -66,9 +66,16 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
     (Appendix B): every location; a location inside a GT box gets the target computed
     against the box it is assigned to (the assigner's box for positives, else the smallest
     GT box containing it, FCOS's ambiguity rule), any other location gets 0. The loss is
-    averaged over the trained locations (= ``num_pos`` for ``'center'``, as FCOS).
-    **IoU Sampling** (``iou_sampling_thr``, §3.2, Figure 3): IoU targets below the
-    threshold become 0 (hard negatives); it does not change centerness targets.
+    averaged over the trained locations of that branch.
+    **IoU Sampling** (``iou_sampling_thr``, FCOS-OWP §3.2, Figure 3): "sets the IOU of
+    pixels within the ground-truth whom have IOU < 0.3 to 0.0 [...] Our final sample
+    procedure consists of sampling all pixels post center sampling and IOU Sampling".
+    With ``iou_sampling='hard_negatives'`` (default; Figure 3's blue +) the IoU branch
+    trains on the positives (IoU targets below the threshold become 0) *plus* every FCOS
+    foreground location (inside a GT box, in the level FCOS's regress ranges give it,
+    before center sampling) whose predicted box has IoU below the threshold with that GT
+    box, target 0. ``'relabel'`` only zeroes the positives' targets below the threshold.
+    Centerness targets are never changed. See :meth:`get_objectness_targets`.
 
     **Scoring** (``score_mode``). ``'cls*centerness'`` (FCOS), ``'cls*iou'`` and
     ``'cls*sqrt(centerness*iou)'`` keep the classes: as in mmdet's FCOS, ``score_thr`` and
@@ -133,6 +140,8 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
         objectness_sampling (str): ``'center'`` or ``'all'``. Defaults to ``'center'``.
         iou_sampling_thr (float, optional): IoU Sampling threshold (0.3 in the paper);
             ``None`` disables it. Defaults to None.
+        iou_sampling (str): ``'hard_negatives'`` (FCOS-OWP Figure 3) or ``'relabel'``.
+            Used when ``iou_sampling_thr`` is set. Defaults to ``'hard_negatives'``.
         score_mode (str): One of :attr:`SCORE_MODES`. Defaults to ``'cls*centerness'``.
         train_cls (bool): Whether the classification branch is trained. Defaults to True.
         loss_iou (dict, optional): Loss of the IoU branch; None means BCE
@@ -147,6 +156,8 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
             (``loss_centerness`` is the loss of the centerness branch).
     """
 
+    #: ``iou_sampling`` options: the paper's hard negatives (Figure 3) or relabelling only.
+    IOU_SAMPLING_MODES: Tuple[str, ...] = ('hard_negatives', 'relabel')
     #: Score modes understood by :meth:`get_scores`.
     SCORE_MODES: Tuple[str, ...] = ('cls*centerness', 'centerness', 'iou',
                                     'sqrt(centerness*iou)', 'cls*iou',
@@ -162,6 +173,7 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
                  conditional: bool = False,
                  objectness_sampling: str = 'center',
                  iou_sampling_thr: Optional[float] = None,
+                 iou_sampling: str = 'hard_negatives',
                  score_mode: str = 'cls*centerness',
                  train_cls: bool = True,
                  loss_iou: Optional[ConfigType] = None,
@@ -187,9 +199,13 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
         if iou_sampling_thr is not None and 'iou' not in self.objectness:
             raise ValueError('iou_sampling_thr is set but the head has no iou objectness branch '
                              f'(objectness={self.objectness})')
+        if iou_sampling not in self.IOU_SAMPLING_MODES:
+            raise ValueError(f'iou_sampling must be one of {self.IOU_SAMPLING_MODES}, '
+                             f'got {iou_sampling!r}')
         self.conditional = conditional
         self.objectness_sampling = objectness_sampling
         self.iou_sampling_thr = iou_sampling_thr
+        self.iou_sampling = iou_sampling
         self.score_mode = score_mode
         self.train_cls = train_cls
         self.unknown_score_mode = unknown_score_mode
@@ -409,25 +425,60 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
         else:
             losses['loss_bbox'] = pos_bbox_preds.sum()
 
-        sample_inds, obj_targets = self.get_objectness_targets(
-            flatten_bbox_preds.detach(), flatten_bbox_targets, pos_mask, flatten_inside_gt,
-            flatten_region_targets)
-        if self.objectness_sampling == 'center':
-            obj_avg_factor = num_pos
+        if self.uses_iou_hard_negatives:
+            fg_labels, fg_targets = self.get_foreground_targets(all_level_points,
+                                                                batch_gt_instances)
+            fg_mask = torch.cat(fg_labels) < bg_class_ind
+            fg_targets = torch.cat(fg_targets)
         else:
-            num_sampled = torch.tensor(
-                len(sample_inds), dtype=torch.float, device=bbox_preds[0].device)
-            obj_avg_factor = max(reduce_mean(num_sampled), 1.0)
-        sampled_objectness = flatten_objectness[sample_inds]
+            fg_mask = fg_targets = None
+        obj_samples = self.get_objectness_targets(
+            flatten_bbox_preds.detach(), flatten_bbox_targets, pos_mask, flatten_inside_gt,
+            flatten_region_targets, fg_mask, fg_targets)
         for k, branch in enumerate(self.objectness):
             loss_fn = self.loss_centerness if branch == 'centerness' else self.loss_iou
-            pred = sampled_objectness[:, k]
+            sample_inds, targets = obj_samples[branch]
+            pred = flatten_objectness[sample_inds, k]
             if len(sample_inds) > 0:
-                losses[f'loss_{branch}'] = loss_fn(pred, obj_targets[branch],
-                                                   avg_factor=obj_avg_factor)
+                num_sampled = torch.tensor(len(sample_inds), dtype=torch.float,
+                                           device=pred.device)
+                losses[f'loss_{branch}'] = loss_fn(
+                    pred, targets, avg_factor=max(reduce_mean(num_sampled), 1.0))
             else:
                 losses[f'loss_{branch}'] = pred.sum()
         return losses
+
+    @property
+    def uses_iou_hard_negatives(self) -> bool:
+        """Whether IoU Sampling adds foreground hard negatives (Figure 3) to the IoU branch.
+
+        With All Sampling every location is trained already, so there IoU Sampling only
+        relabels.
+        """
+        return (self.iou_sampling_thr is not None and self.iou_sampling == 'hard_negatives'
+                and self.objectness_sampling == 'center')
+
+    def get_foreground_targets(self, points: List[Tensor], batch_gt_instances: InstanceList
+                               ) -> Tuple[List[Tensor], List[Tensor]]:
+        """FCOS's foreground before center sampling and without a custom assigner.
+
+        FCOS-OWP §3.2: "FCOS's existing sampling method first considers all foreground
+        pixels, and sequentially applies Center Sampling". This is mmdet's
+        ``FCOSHead.get_targets`` with ``center_sampling=False``: a location is foreground
+        if it lies inside a GT box whose size fits the location's level (regress ranges);
+        with several, the smallest box. Same layout as :meth:`get_targets`.
+
+        Returns:
+            tuple: per level, ``labels`` (``num_classes`` = not foreground) and
+            ``bbox_targets`` (l, t, r, b) w.r.t. the location's foreground box.
+        """
+        saved = self.center_sampling, self.assigner
+        self.center_sampling, self.assigner = False, None
+        try:
+            # FCOSHead's method, not self.get_targets: subclasses may record their targets there
+            return FCOSHead.get_targets(self, points, batch_gt_instances)
+        finally:
+            self.center_sampling, self.assigner = saved
 
     def get_objectness_regions(self, points: List[Tensor],
                                batch_gt_instances: InstanceList
@@ -487,9 +538,11 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
         return inside_any, targets
 
     def get_objectness_targets(self, bbox_preds: Tensor, bbox_targets: Tensor, pos_mask: Tensor,
-                               inside_gt: Tensor, region_targets: Tensor
-                               ) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """Which locations train the objectness branches, and their targets.
+                               inside_gt: Tensor, region_targets: Tensor,
+                               fg_mask: Optional[Tensor] = None,
+                               fg_targets: Optional[Tensor] = None
+                               ) -> Dict[str, Tuple[Tensor, Tensor]]:
+        """Which locations train each objectness branch, and their targets.
 
         Args:
             bbox_preds (Tensor): Predicted distances (M, 4), all locations (detached
@@ -499,35 +552,67 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
             inside_gt (Tensor): Location inside some GT box (M,) bool.
             region_targets (Tensor): Distances to the smallest GT box containing the
                 location (M, 4).
+            fg_mask (Tensor, optional): FCOS foreground (M,) bool
+                (:meth:`get_foreground_targets`); needed when
+                :attr:`uses_iou_hard_negatives`.
+            fg_targets (Tensor, optional): Distances to the foreground box (M, 4).
 
         Returns:
-            tuple: ``sample_inds`` (S,) indices into the M locations, and a dict
-            branch name -> (S,) targets: Eq. 1 centerness, Eq. 2 IoU (after IoU Sampling).
+            dict: branch name -> ``(sample_inds, targets)``: (S,) indices into the M
+            locations and their (S,) targets, Eq. 1 centerness or Eq. 2 IoU after IoU
+            Sampling.
         """
         bbox_preds = bbox_preds.detach()  # Eq. 2 targets never carry gradient
         if self.objectness_sampling == 'center':
             sample_inds = pos_mask.nonzero().reshape(-1)
-            fg = None
             boxes = bbox_targets[sample_inds]
             preds = bbox_preds[sample_inds]
-        else:  # 'all' (Appendix B)
+        else:  # 'all' (Appendix B): targets against the assigned or smallest containing box
             sample_inds = torch.arange(len(pos_mask), device=pos_mask.device)
             fg = pos_mask | inside_gt
             boxes = torch.where(pos_mask[:, None], bbox_targets, region_targets)[fg]
             preds = bbox_preds[fg]
-        targets = dict()
+        samples = dict()
         for branch in self.objectness:
             if branch == 'centerness':
-                fg_targets = self.centerness_target(boxes)
+                fg_values = self.centerness_target(boxes)
             else:
-                fg_targets = iou_sampling(distance_iou(preds, boxes), self.iou_sampling_thr)
+                fg_values = iou_sampling(distance_iou(preds, boxes), self.iou_sampling_thr)
             if self.objectness_sampling == 'center':
-                targets[branch] = fg_targets
+                samples[branch] = (sample_inds, fg_values)
             else:
-                full = fg_targets.new_zeros(len(sample_inds))
-                full[fg] = fg_targets
-                targets[branch] = full
-        return sample_inds, targets
+                targets = fg_values.new_zeros(len(sample_inds))
+                targets[fg] = fg_values
+                samples[branch] = (sample_inds, targets)
+        if 'iou' in samples and self.uses_iou_hard_negatives:
+            if fg_mask is None or fg_targets is None:
+                raise ValueError("iou_sampling='hard_negatives' needs fg_mask and fg_targets")
+            hard = self.get_iou_hard_negatives(bbox_preds, pos_mask, fg_mask, fg_targets)
+            inds, targets = samples['iou']
+            samples['iou'] = (torch.cat([inds, hard]),
+                              torch.cat([targets, targets.new_zeros(len(hard))]))
+        return samples
+
+    def get_iou_hard_negatives(self, bbox_preds: Tensor, pos_mask: Tensor, fg_mask: Tensor,
+                               fg_targets: Tensor) -> Tensor:
+        """IoU Sampling's hard negatives (FCOS-OWP Figure 3, blue +).
+
+        Foreground locations that are not positives and whose predicted box has IoU (Eq. 2)
+        below ``iou_sampling_thr`` with their foreground GT box. A location exactly at the
+        threshold is not a hard negative, as :func:`iou_sampling` keeps such targets.
+
+        Args:
+            bbox_preds (Tensor): Detached predicted distances (M, 4).
+            pos_mask (Tensor): Positives (M,) bool.
+            fg_mask (Tensor): FCOS foreground (M,) bool.
+            fg_targets (Tensor): Distances to the foreground box (M, 4).
+
+        Returns:
+            Tensor: (H,) indices into the M locations, ascending.
+        """
+        candidates = (fg_mask & ~pos_mask).nonzero().reshape(-1)
+        iou = distance_iou(bbox_preds[candidates], fg_targets[candidates])
+        return candidates[iou < self.iou_sampling_thr]
 
     def loss_cls_by_feat(self, cls_scores: Tensor, labels: Tensor, avg_factor: float,
                          objectness: Dict[str, Tensor], points: Tensor, bbox_preds: Tensor,
