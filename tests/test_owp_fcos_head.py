@@ -349,6 +349,59 @@ def test_score_modes(mode):
 
 
 
+@pytest.mark.parametrize('mode', ['iou', 'cls*iou'])
+def test_nms_pre_scope_image_keeps_the_top_k_over_all_levels(mode):
+    """FCOS-OWP §3.1: "The top 2000 proposals [...] are passed to NMS" -- one top-k over all
+    levels (``nms_pre_scope='image'``), against mmdet's top-k per level (``'level'``)."""
+    head = randomize(OWPFCOSHead(**head_cfg(), objectness=('iou', ), score_mode=mode)).eval()
+    with torch.no_grad():
+        cls, bbox, obj = head(feats())
+    sizes = [o.shape[-2] * o.shape[-1] for o in obj]
+    k = 20
+    assert sizes[-1] < k < sizes[0]
+    for scope in ('level', 'image'):
+        cfg = ConfigDict(TEST_CFG, nms_pre=k, nms_pre_scope=scope)
+        with torch.no_grad():
+            results = head.predict_by_feat(cls, bbox, obj, batch_img_metas=metas(), cfg=cfg,
+                                           with_nms=False)
+        for img_id, res in enumerate(results):
+            # per level: the selection score of each candidate (the IoU probability, or the
+            # class probability of a (location, class) pair) and its final score
+            select, final = [], []
+            for c, o in zip(cls, obj):
+                iou = o[img_id, 0].flatten().sigmoid()
+                if mode == 'iou':
+                    select.append(iou)
+                    final.append(iou)
+                else:
+                    prob = c[img_id].flatten(1).t().sigmoid()  # (locations, classes)
+                    select.append(prob.flatten())
+                    final.append((prob * iou[:, None]).flatten())
+            if scope == 'image':
+                top = torch.cat(select).topk(k).indices
+                expected = torch.cat(final)[top]
+            else:
+                expected = torch.cat([f[s.topk(min(k, len(s))).indices]
+                                      for s, f in zip(select, final)])
+            assert len(res) == len(expected)
+            torch.testing.assert_close(res.scores.sort().values, expected.sort().values)
+        if scope == 'image':
+            assert len(expected) == k
+
+
+def test_nms_pre_scope_default_is_mmdet_and_bad_values_are_refused():
+    head = randomize(OWPFCOSHead(**head_cfg(), objectness=('iou', ), score_mode='iou')).eval()
+    with torch.no_grad():
+        cls, bbox, obj = head(feats())
+        default = head.predict_by_feat(cls, bbox, obj, batch_img_metas=metas())
+        level = head.predict_by_feat(cls, bbox, obj, batch_img_metas=metas(),
+                                     cfg=ConfigDict(TEST_CFG, nms_pre_scope='level'))
+        for a, b in zip(default, level):
+            assert torch.equal(a.bboxes, b.bboxes) and torch.equal(a.scores, b.scores)
+        with pytest.raises(ValueError, match='nms_pre_scope'):
+            head.predict_by_feat(cls, bbox, obj, batch_img_metas=metas(),
+                                 cfg=ConfigDict(TEST_CFG, nms_pre_scope='all'))
+
 def test_objectness_maps_returned_when_asked():
     head = randomize(OWPFCOSHead(**head_cfg(), objectness=('centerness', 'iou'),
                                  score_mode='iou')).eval()

@@ -158,6 +158,8 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
 
     #: ``iou_sampling`` options: the paper's hard negatives (Figure 3) or relabelling only.
     IOU_SAMPLING_MODES: Tuple[str, ...] = ('hard_negatives', 'relabel')
+    #: ``test_cfg.nms_pre_scope`` options: top ``nms_pre`` per FPN level (mmdet) or per image.
+    NMS_PRE_SCOPES: Tuple[str, ...] = ('level', 'image')
     #: Score modes understood by :meth:`get_scores`.
     SCORE_MODES: Tuple[str, ...] = ('cls*centerness', 'centerness', 'iou',
                                     'sqrt(centerness*iou)', 'cls*iou',
@@ -847,11 +849,21 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
                                 rescale: bool = False,
                                 with_nms: bool = True) -> InstanceData:
         """One image: scores from :meth:`get_scores`, then mmdet's top-k, decoding and
-        ``_bbox_post_process`` (score factors, ``min_bbox_size``, NMS, ``max_per_img``)."""
+        ``_bbox_post_process`` (score factors, ``min_bbox_size``, NMS, ``max_per_img``).
+
+        ``cfg.nms_pre_scope='image'`` keeps the top ``nms_pre`` over all levels together
+        (FCOS-OWP §3.1: "The top 2000 proposals whose scores are above some defined
+        threshold are passed to NMS"); ``'level'`` (default) keeps ``nms_pre`` per level, as
+        mmdet. Mirrors mmdet's ``FCOSHead._predict_by_feat_single`` (via
+        ``BaseDenseHead``), whose score step cannot be overridden on its own."""
         cfg = self.test_cfg if cfg is None else cfg
         cfg = copy.deepcopy(cfg)
         img_shape = img_meta['img_shape']
         nms_pre = cfg.get('nms_pre', -1)
+        nms_pre_scope = cfg.get('nms_pre_scope', 'level')
+        if nms_pre_scope not in self.NMS_PRE_SCOPES:
+            raise ValueError(f'test_cfg.nms_pre_scope must be one of {self.NMS_PRE_SCOPES}, '
+                             f'got {nms_pre_scope!r}')
         score_thr = cfg.get('score_thr', 0)
         num_obj = len(self.objectness)
 
@@ -883,5 +895,8 @@ class OWPFCOSHead(AssignerMixin, FCOSHead):
         results.labels = torch.cat(mlvl_labels)
         if mlvl_factors:
             results.score_factors = torch.cat(mlvl_factors)
+        if nms_pre_scope == 'image' and 0 < nms_pre < len(results):
+            # the top nms_pre overall lie within the per-level top nms_pre kept above
+            results = results[results.scores.topk(nms_pre).indices]
         return self._bbox_post_process(
             results=results, cfg=cfg, rescale=rescale, with_nms=with_nms, img_meta=img_meta)
