@@ -1,4 +1,5 @@
-"""Tests of Rejected-by-All (seed 002): score, loss, outlier pasting, unknown-detection metric."""
+"""Tests of Rejected-by-All (RbA (Nayal et al., ICCV 2023)): score, loss, outlier pasting,
+unknown-detection metric."""
 import json
 import math
 import os.path as osp
@@ -54,19 +55,106 @@ def test_rba_all_very_negative_is_k():
 
 
 # --------------------------------------------------------------------------- loss
+def _eq6_positive(logits, alpha):
+    """Oracle in plain Python: Eq. 6 of RbA on votes tanh(max(L_k, 0)), minus its value at a
+    fully rejected location, and its derivative w.r.t. each logit."""
+    s = sum(math.tanh(max(v, 0.0)) for v in logits)
+    value = max(0.0, alpha + s) ** 2 - max(0.0, alpha) ** 2
+    grad = [2 * max(0.0, alpha + s) * (1 - math.tanh(v) ** 2) if v > 0 else 0.0
+            for v in logits]
+    return value, grad
+
+
+@pytest.mark.parametrize('num_classes', [5, 20, 80, 1203])
+def test_rba_loss_confident_outlier_is_penalised(num_classes):
+    # one class fires confidently (+5) on an outlier location, every other class rejects (-18)
+    # float64: 1 - tanh(5)^2 = 1.8e-4 loses ~3 digits to cancellation in float32
+    logits = torch.full((1, num_classes), -18.0, dtype=torch.float64)
+    logits[0, 3] = 5.0
+    logits.requires_grad_(True)
+    loss = RbALoss(alpha=5.0, reduction='sum')(logits)
+    (grad, ) = torch.autograd.grad(loss, logits)
+    value, expected_grad = _eq6_positive(logits[0].tolist(), 5.0)
+    # (5 + tanh 5)^2 - 25 for every K: the other classes' votes are 0
+    assert value == pytest.approx((5 + math.tanh(5.0)) ** 2 - 25)
+    assert loss.item() == pytest.approx(value, rel=1e-5)
+    torch.testing.assert_close(grad[0], torch.tensor(expected_grad, dtype=torch.float64),
+                               rtol=1e-9, atol=0)
+    # gradient descent lowers the accepting class's logit and leaves the rejecting ones alone
+    assert grad[0, 3] > 0
+    assert (grad[0, torch.arange(num_classes) != 3] == 0).all()
+
+
+@pytest.mark.parametrize('num_classes', [5, 20, 80, 1203])
+def test_rba_loss_rejected_by_all_is_zero(num_classes):
+    g = torch.Generator().manual_seed(num_classes)
+    logits = torch.stack([
+        torch.zeros(num_classes),                       # on the decision boundary (p = 0.5)
+        torch.full((num_classes, ), -18.0),             # confident background
+        -3 * torch.rand(num_classes, generator=g),      # weak rejections in (-3, 0]
+    ]).requires_grad_(True)
+    for alpha in (5.0, 2.0, 0.0, -0.1):
+        loss = RbALoss(alpha=alpha, reduction='none')(logits)
+        (grad, ) = torch.autograd.grad(loss.sum(), logits)
+        assert (loss == 0).all(), (alpha, loss)
+        assert (grad == 0).all()
+
+
 def test_rba_loss_hand_computed():
-    loss = RbALoss(alpha=2.0, reduction='sum')
-    # sum tanh = -3 <= -alpha: hinge inactive
-    assert loss(torch.full((5, 3), -40.0)).item() == 0.0
-    logits = torch.tensor([[0., 0., 0.], [1., -1., 3.]])
-    per = [(2.0 + 0.0) ** 2, (2.0 + math.tanh(1.) + math.tanh(-1.) + math.tanh(3.)) ** 2]
-    torch.testing.assert_close(loss(logits), torch.tensor(sum(per)))
+    # alpha = 2, K = 3: votes S = tanh(1) + tanh(3) (the -1 casts none)
+    logits = torch.tensor([[0., 0., 0.], [1., -1., 3.], [-4., 0.5, -0.5]], requires_grad=True)
+    s1, s2 = math.tanh(1.) + math.tanh(3.), math.tanh(0.5)
+    per = [0.0, (2 + s1) ** 2 - 4, (2 + s2) ** 2 - 4]
+    loss = RbALoss(alpha=2.0, reduction='none')(logits)
+    torch.testing.assert_close(loss, torch.tensor(per))
+    (grad, ) = torch.autograd.grad(loss.sum(), logits)
+    d1 = 2 * (2 + s1)
+    expected = [[0., 0., 0.],
+                [d1 * (1 - math.tanh(1.) ** 2), 0., d1 * (1 - math.tanh(3.) ** 2)],
+                [0., 2 * (2 + s2) * (1 - math.tanh(.5) ** 2), 0.]]
+    torch.testing.assert_close(grad, torch.tensor(expected))
+    for row in range(3):
+        value, g = _eq6_positive(logits[row].tolist(), 2.0)
+        assert loss[row].item() == pytest.approx(value, abs=1e-6)
+        torch.testing.assert_close(grad[row], torch.tensor(g))
+    # reductions: 'sum' is Eq. 6; 'mean' divides by avg_factor; loss_weight scales
+    torch.testing.assert_close(RbALoss(alpha=2.0, reduction='sum')(logits),
+                               torch.tensor(sum(per)))
     mean = RbALoss(alpha=2.0, loss_weight=0.5)
     torch.testing.assert_close(mean(logits, avg_factor=4.0), torch.tensor(0.5 * sum(per) / 4))
-    # default alpha = 5 (seed 002) and K = 3: never inactive
-    assert RbALoss()(torch.full((1, 3), -40.0)).item() == pytest.approx((5 - 3) ** 2)
+    # alpha <= 0 (supplementary Table 6c): Eq. 6 as printed, inactive while S <= -alpha
+    neg = RbALoss(alpha=-0.5, reduction='none')(torch.tensor([[0.2, -3.], [1.0, -3.]]))
+    torch.testing.assert_close(neg, torch.tensor([0.0, (math.tanh(1.0) - 0.5) ** 2]))
     with pytest.raises(ValueError, match='num_locations, num_classes'):
-        loss(torch.zeros(3))
+        RbALoss()(torch.zeros(3))
+    with pytest.raises(ValueError, match='votes'):
+        RbALoss(votes='clamped')
+
+
+def test_rba_loss_gradient_equals_eq6_on_non_negative_logits():
+    # RbA's own logits are non-negative (Eq. 2); there the loss differs from Eq. 6 as printed
+    # only by the constant alpha^2, so its gradient is exactly that of Eq. 6
+    g = torch.Generator().manual_seed(0)
+    logits = (torch.rand(7, 20, generator=g) * 1.5).requires_grad_(True)
+    loss = RbALoss(alpha=5.0, reduction='sum')(logits)
+    eq6 = ((5.0 + torch.tanh(logits).sum(-1)).clamp(min=0) ** 2).sum()
+    torch.testing.assert_close(loss, eq6 - 7 * 25.0)
+    torch.testing.assert_close(torch.autograd.grad(loss, logits)[0],
+                               torch.autograd.grad(eq6, logits)[0])
+
+
+def test_rba_loss_raw_votes_is_the_printed_formula():
+    # votes='raw': Eq. 6 on raw logits, kept to measure the difference; with K = 20 it
+    # gives no signal on a confidently classified outlier location
+    raw = RbALoss(alpha=5.0, votes='raw', reduction='sum')
+    logits = torch.full((1, 20), -18.0)
+    logits[0, 0] = 5.0
+    assert raw(logits).item() == 0.0
+    assert RbALoss(alpha=5.0, reduction='sum')(logits).item() > 10
+    small = torch.tensor([[1., -1., 3.]])
+    expected = (2.0 + math.tanh(1.) + math.tanh(-1.) + math.tanh(3.)) ** 2
+    assert RbALoss(alpha=2.0, votes='raw', reduction='sum')(small).item() == pytest.approx(
+        expected)
 
 
 def head_cfg(**kwargs):
@@ -104,7 +192,7 @@ def metas(outliers=((), ((50., 20., 90., 60.), ))):
 
 
 def test_head_rba_loss_only_through_outlier_locations():
-    # alpha = 5 > K: the hinge is active at every outlier location
+    # gradient exactly at the outlier locations where some class logit is > 0 (a vote)
     head = OWPFCOSHead(**head_cfg(), loss_rba=dict(type='RbALoss', alpha=5.0))
     cls, bbox, obj = head_inputs(requires_grad=True)
     losses = head.loss_by_feat(cls, bbox, obj, gts(), metas())
@@ -112,7 +200,7 @@ def test_head_rba_loss_only_through_outlier_locations():
     # expected: locations (x, y) = ((j + .5) s, (i + .5) s) strictly inside the outlier box
     # of image 1; none in image 0
     x1, y1, x2, y2 = 50., 20., 90., 60.
-    total, n_in = 0.0, 0
+    total, n_in, n_voting = 0.0, 0, 0
     for lvl, s in enumerate(STRIDES):
         h, w = level_sizes()[lvl]
         ys, xs = torch.meshgrid((torch.arange(h) + .5) * s, (torch.arange(w) + .5) * s,
@@ -120,11 +208,14 @@ def test_head_rba_loss_only_through_outlier_locations():
         inside = (xs > x1) & (xs < x2) & (ys > y1) & (ys < y2)
         assert (grads[lvl][0] == 0).all()
         assert (grads[lvl][1][:, ~inside] == 0).all()
-        assert (grads[lvl][1][:, inside].abs().sum(0) > 0).all()
-        logits = cls[lvl][1].detach().permute(1, 2, 0)[inside]
-        total += ((5.0 + torch.tanh(logits).sum(-1)).clamp(min=0) ** 2).sum().item()
+        logits = cls[lvl][1].detach().permute(1, 2, 0)  # (h, w, K)
+        torch.testing.assert_close(grads[lvl][1].permute(1, 2, 0)[inside] > 0,
+                                   logits[inside] > 0)
+        for row in logits[inside].tolist():
+            total += _eq6_positive(row, 5.0)[0]
         n_in += int(inside.sum())
-    assert n_in > 0
+        n_voting += int((logits[inside] > 0).any(-1).sum())
+    assert n_in > n_voting > 0
     points = head.prior_generator.grid_priors(level_sizes(), device='cpu')
     labels, _ = head.get_targets(points, gts())
     num_pos = max(float((torch.cat(labels) < K).sum()), 1.0)

@@ -1,10 +1,13 @@
-"""Toy RbA experiment (seed 002 on the generated OWD-shapes dataset), on the CPU.
+"""Toy RbA experiment (RbA (Nayal et al., ICCV 2023) on the generated OWD-shapes dataset), on the
+CPU.
 
 1. ``--base-checkpoint`` or train the toy OWP-aware model
    (``configs/toy/owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py``, schedule scaled to
    ``--base-iters``);
 2. RbA fine-tuning from it (``configs/toy/rba-finetune_fcos_toy_iou-cs-is_joint_owd-shapes.py``,
-   ``--ft-iters``);
+   ``--ft-iters``; RbA loss with alpha 5 as in the config, its ``votes`` set by ``--rba-votes``:
+   ``positive`` (default, the package's transfer of Eq. 6, 0 where every class rejects) or
+   ``raw`` (Eq. 6 on raw logits, the formula before that transfer, to compare));
 3. evaluation of both checkpoints on the val split with one forward pass each and several
    unknown scores: location- and box-level AUROC / AP / FPR95 of novel vs base objects
    (``UnknownDetectionMetric``, all novel classes and the two never-pasted ones), novel AR of
@@ -46,6 +49,8 @@ def parse_args():
     p.add_argument('--base-iters', type=int, default=600)
     p.add_argument('--ft-iters', type=int, default=100)
     p.add_argument('--p-out', type=float, help='override the fine-tuning p_out')
+    p.add_argument('--rba-votes', choices=('positive', 'raw'), default='positive',
+                   help="RbALoss(votes=...) of the fine-tuning (default: 'positive')")
     p.add_argument('--batch-size', type=int, default=8)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--data-root', help='generated dataset (default: the configs\' data_root)')
@@ -73,7 +78,8 @@ def load_cfg(path: str, data_root=None) -> Config:
     return cfg
 
 
-def train(cfg_path: str, work_dir: str, iters: int, args, load_from=None, p_out=None) -> str:
+def train(cfg_path: str, work_dir: str, iters: int, args, load_from=None, p_out=None,
+          rba_votes=None) -> str:
     cfg = load_cfg(cfg_path, args.data_root)
     scale_schedule(cfg, iters)
     cfg.work_dir = work_dir
@@ -85,6 +91,8 @@ def train(cfg_path: str, work_dir: str, iters: int, args, load_from=None, p_out=
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=max(1, iters // 5))
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.pop('model_wrapper_cfg', None)
+    if rba_votes is not None:
+        cfg.model.bbox_head.loss_rba.votes = rba_votes
     if p_out is not None:
         for t in cfg.train_dataloader.dataset.pipeline:
             if t['type'] == 'OutlierPaste':
@@ -157,7 +165,8 @@ def main():
                                          args.base_iters, args)
     t1 = time.time()
     ft = args.ft_checkpoint or train(FT_CFG, osp.join(args.work_dir, 'rba_finetune'),
-                                     args.ft_iters, args, load_from=base, p_out=args.p_out)
+                                     args.ft_iters, args, load_from=base, p_out=args.p_out,
+                                     rba_votes=args.rba_votes)
     t2 = time.time()
     results = {'before (OWP-aware)': evaluate(base, osp.join(args.work_dir, 'eval_base'),
                                                       args.data_root),
@@ -167,7 +176,8 @@ def main():
     md = table(results)
     md += (f'\n\nbase {args.base_iters if not args.base_checkpoint else "given"} iters '
            f'({t1 - t0:.0f} s), fine-tuning {args.ft_iters} iters ({t2 - t1:.0f} s), '
-           f'evaluation {t3 - t2:.0f} s, batch {args.batch_size}, seed {args.seed}\n')
+           f'evaluation {t3 - t2:.0f} s, batch {args.batch_size}, seed {args.seed}, '
+           f'RbA loss votes {args.rba_votes!r}\n')
     print(md)
     with open(osp.join(args.work_dir, 'rba_toy.md'), 'w') as f:
         f.write(md)

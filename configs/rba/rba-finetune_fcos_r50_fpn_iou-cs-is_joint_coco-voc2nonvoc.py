@@ -1,15 +1,20 @@
-# Seed 002 Table 2, row "RbA" with OoD data (§3.4, Eq. 6; supplementary A.3, Tables 6-7): RbA
-# fine-tuning of the OWP-aware FCOS (COCO VOC -> non-VOC). From the trained joint checkpoint,
-# only the classification branch (cls_convs + conv_cls, the analogue of the paper's "MLP +
-# linear") is trained, for 2000 iterations of batch 16, with the detection losses + the RbA loss
-# (alpha 5). Outliers: 300 COCO train images without any VOC object, drawn once (seed 0); with
-# p_out = 0.1 per image one of their non-VOC objects is cut with its mask and pasted.
-# Optimiser: the closed-set (90k) setting restarted, polynomial decay (as the paper's fine-tuning).
-# Caveat: on COCO VOC -> non-VOC the outlier classes are the evaluation's novel classes (the
-# paper's outliers, COCO objects, are disjoint from its road-anomaly test objects); see README.
+# RbA (Nayal et al., ICCV 2023) Table 2, row "RbA" with OoD data (§3.4, Eq. 6; supplementary A.3,
+# Tables 6-7): RbA fine-tuning of the OWP-aware FCOS (COCO VOC -> non-VOC). From the trained joint
+# checkpoint, only the classification branch (cls_convs + conv_cls, the analogue of the paper's "MLP
+# + linear") is trained, for 2000 iterations of batch 16, with the detection losses + the RbA loss
+# (alpha 5, the paper's value). The loss uses the votes tanh(max(L_k, 0)) of the 'rej' score
+# (votes='positive'): 0 at an outlier location that all 20 classes reject, a gradient on exactly the
+# classes that fire there. votes='raw' (Eq. 6 on raw logits) would be inactive here: with K = 20 >
+# alpha + 2 it gives no signal even where one class fires confidently. Outliers: 300 COCO train
+# images without any VOC object, drawn once (seed 0); with p_out = 0.1 per image one of their
+# non-VOC objects is cut with its mask and pasted. Optimiser: the closed-set (90k) setting
+# restarted, polynomial decay (as the paper's fine-tuning). Caveat: on COCO VOC -> non-VOC the
+# outlier classes are the evaluation's novel classes (the paper's outliers, COCO objects, are
+# disjoint from its road-anomaly test objects); see README.
 _base_ = './rba-score_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
 
-model = dict(bbox_head=dict(loss_rba=dict(type='RbALoss', alpha=5.0, loss_weight=1.0)))
+model = dict(bbox_head=dict(
+    loss_rba=dict(type='RbALoss', alpha=5.0, votes='positive', loss_weight=1.0)))
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True),

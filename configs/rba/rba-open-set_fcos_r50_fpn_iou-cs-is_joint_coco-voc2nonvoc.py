@@ -1,6 +1,6 @@
-# Seed 002 §3.3 used as an open-set detector: known and unknown detections in one pass. The
-# RbA-fine-tuned OWP-aware FCOS keeps its 20 VOC classes (cls * IoU) and adds label 20,
-# "unknown", scored by iou * rej where that score is >= 0.5. mmdet's CocoMetric and
+# RbA (Nayal et al., ICCV 2023) §3.3 used as an open-set detector: known and unknown detections in
+# one pass. The RbA-fine-tuned OWP-aware FCOS keeps its 20 VOC classes (cls * IoU) and adds label
+# 20, "unknown", scored by iou * rej where that score is >= 0.5. mmdet's CocoMetric and
 # OpenWorldCocoMetric do not know label 20, so the evaluator is UnknownDetectionMetric on the
 # "unknown" boxes (box level: non-VOC vs VOC matches at IoU 0.5).
 _base_ = './rba-finetune_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'

@@ -1,11 +1,11 @@
-# Seed 002 Table 2, row "RbA" without OoD data (§3.3, Eq. 5), on the detector: the OWP-aware
-# FCOS of seed 000 Table 1 ("logits * IOU-CS-IS (joint)", COCO VOC -> non-VOC) scored by
-# Rejected-by-All, no extra training. Class-agnostic proposals scored by
-# iou * rej = IoU objectness x clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1) ("an object, and no
-# known class"), per-location unknown maps for the location-level metric. Evaluated by the
-# open-world AR (OpenWorldCocoMetric) and the unknown-vs-known AUROC / AP / FPR95 of seed 002
-# §4.2 (UnknownDetectionMetric: locations in non-VOC boxes vs locations in VOC boxes, and boxes
-# matched to non-VOC vs VOC GT at IoU 0.5). Train the joint config first (or set load_from).
+# RbA (Nayal et al., ICCV 2023) Table 2, row "RbA" without OoD data (§3.3, Eq. 5), on the detector:
+# the OWP-aware FCOS of FCOS-OWP Table 1 ("logits * IOU-CS-IS (joint)", COCO VOC -> non-VOC) scored
+# by Rejected-by-All, no extra training. Class-agnostic proposals scored by iou * rej = IoU
+# objectness x clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1) ("an object, and no known class"),
+# per-location unknown maps for the location-level metric. Evaluated by the open-world AR
+# (OpenWorldCocoMetric) and the unknown-vs-known AUROC / AP / FPR95 of RbA §4.2
+# (UnknownDetectionMetric: locations in non-VOC boxes vs locations in VOC boxes, and boxes matched
+# to non-VOC vs VOC GT at IoU 0.5). Train the joint config first (or set load_from).
 _base_ = '../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
 
 load_from = 'work_dirs/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc/iter_90000.pth'

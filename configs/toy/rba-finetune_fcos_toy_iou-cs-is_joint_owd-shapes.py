@@ -1,16 +1,19 @@
-# Toy counterpart of seed 002 Table 2, row "RbA" with OoD data (§3.4, Eq. 6, supplementary A.3):
-# RbA fine-tuning of the toy OWP-aware model. Outliers are novel shapes (hexagon, diamond,
-# ellipse; arrow and lshape are kept unseen to measure generalisation) cut with their masks from
-# a fixed pool of 300 training images (instances_train_all.json) and pasted with p_out; only the
-# classification branch (cls_convs + conv_cls, the analogue of the paper's "MLP + linear") is
-# trained, with the detection losses + the RbA loss (alpha 5). Evaluated as the RbA scoring
-# config. Toy deviations from the paper: p_out 0.5 instead of 0.1 and 100 iterations of batch 8
-# instead of 2000 of batch 16, so that the short CPU schedule sees enough outliers.
+# Toy counterpart of RbA (Nayal et al., ICCV 2023) Table 2, row "RbA" with OoD data (§3.4, Eq. 6,
+# supplementary A.3): RbA fine-tuning of the toy OWP-aware model. Outliers are novel shapes
+# (hexagon, diamond, ellipse; arrow and lshape are kept unseen to measure generalisation) cut with
+# their masks from a fixed pool of 300 training images (instances_train_all.json) and pasted with
+# p_out; only the classification branch (cls_convs + conv_cls, the analogue of the paper's "MLP +
+# linear") is trained, with the detection losses + the RbA loss (alpha 5; votes tanh(max(L_k, 0)) as
+# the 'rej' score, so the loss is 0 wherever all 5 classes reject: a toy classifier whose logits
+# stay <= 0 gets no RbA gradient; votes='raw', Eq. 6 on raw logits, reproduces the runs before this
+# transfer, which pushed every logit down). Evaluated as the RbA scoring config. Toy deviations from
+# the paper: p_out 0.5 instead of 0.1 and 100 iterations of batch 8 instead of 2000 of batch 16, so
+# that the short CPU schedule sees enough outliers.
 _base_ = './rba-score_fcos_toy_iou-cs-is_joint_owd-shapes.py'
 
 model = dict(
     backbone=dict(norm_eval=True),  # frozen BN statistics too
-    bbox_head=dict(loss_rba=dict(type='RbALoss', alpha=5.0, loss_weight=1.0)))
+    bbox_head=dict(loss_rba=dict(type='RbALoss', alpha=5.0, votes='positive', loss_weight=1.0)))
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True),

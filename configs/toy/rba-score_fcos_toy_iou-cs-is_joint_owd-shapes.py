@@ -1,8 +1,8 @@
-# Toy counterpart of seed 002 Table 2, row "RbA" without OoD data (§3.3, Eq. 5): the toy
-# OWP-aware model (seed 000 "logits * IOU-CS-IS (joint)") scored by Rejected-by-All, no extra
-# training. Proposals are class-agnostic, scored by iou * rej = IoU objectness x
-# clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1) ("an object, and no known class"); the head also
-# stores the per-location unknown maps for the location-level metric. Train
+# Toy counterpart of RbA (Nayal et al., ICCV 2023) Table 2, row "RbA" without OoD data (§3.3, Eq.
+# 5): the toy OWP-aware model (FCOS-OWP "logits * IOU-CS-IS (joint)") scored by Rejected-by-All, no
+# extra training. Proposals are class-agnostic, scored by iou * rej = IoU objectness x clamp(1 -
+# sum_k tanh(max(L_k, 0)), 0, 1) ("an object, and no known class"); the head also stores the
+# per-location unknown maps for the location-level metric. Train
 # owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py first (or set load_from).
 _base_ = './owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'
 

@@ -1,6 +1,7 @@
-"""Rejected-by-All (RbA) outlier scores on a dense detector's class logits (seed 002 §3.3).
+"""Rejected-by-All (RbA) outlier scores on a dense detector's class logits (RbA (Nayal et al.,
+ICCV 2023) §3.3).
 
-Seed 002 models the K known classes as K independent one-vs-all classifiers,
+RbA models the K known classes as K independent one-vs-all classifiers,
 ``p(y = k | x) = sigma(L_k(x))`` (Eq. 3), so that the probability of an outlier -- a region
 *rejected by all* known classes -- is ``1 - sum_k sigma(L_k(x))`` (Eq. 4). Dropping the
 constant gives the score (Eq. 5, with ``sigma = tanh``)::
@@ -21,13 +22,16 @@ location accepted by exactly one class. Two normalisations to ``[0, 1]`` are pro
   K is large (COCO: 0.9875 vs 1.0).
 * ``'rej'`` -- the *rejection probability* :func:`rba_rejection`,
   ``clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1)``: Eq. 4 with ``sigma = tanh`` applied to the
-  positive part of the logits. In seed 002 the logits are non-negative (Mask2Former's
-  ``L`` is a sum of probabilities times masks), so ``tanh(L_k) in [0, 1)`` is a *vote*;
+  positive part of the logits (:func:`rba_votes`). In RbA the logits are non-negative
+  (Mask2Former's ``L`` is a sum of probabilities times masks, Eq. 2), so
+  ``tanh(L_k) in [0, 1)`` is a *vote*;
   for FCOS a logit ``<= 0`` means the one-vs-all classifier rejects (``p <= 0.5``) and casts
   no vote. ``rej = 1`` when all K classifiers reject, and it falls to 0 once the accepting
   classes' votes add up to 1. It is the normalisation to use in products with objectness
   ("an object, and no known class"). It is flat (= 1) over all fully rejected locations,
-  so alone it does not rank them; the objectness factor does.
+  so alone it does not rank them; the objectness factor does. The RbA loss
+  (:class:`~mmowp.models.losses.RbALoss`, Eq. 6) is built on the same votes, so
+  fine-tuning maximises exactly this score on outlier locations.
 
 Class-agnostic score modes (:data:`RBA_SCORE_MODES`, used by
 :class:`~mmowp.models.dense_heads.OWPFCOSHead`, see :func:`rba_mode_scores`)::
@@ -52,7 +56,7 @@ RBA_SCORE_MODES: Tuple[str, ...] = RBA_NORMS + tuple(
 
 
 def rba(cls_logits: Tensor) -> Tensor:
-    """Eq. 5 of seed 002: ``RbA(x) = -sum_k tanh(L_k(x))``.
+    """Eq. 5 of RbA: ``RbA(x) = -sum_k tanh(L_k(x))``.
 
     Args:
         cls_logits (Tensor): (..., K) one-vs-all class logits.
@@ -72,11 +76,27 @@ def rba_affine(cls_logits: Tensor) -> Tensor:
     return (rba(cls_logits) + num_classes) / (2.0 * num_classes)
 
 
+def rba_votes(cls_logits: Tensor) -> Tensor:
+    """Sum of the known classes' votes, ``sum_k tanh(max(L_k, 0))`` (the sum of Eq. 4 on the
+    positive part of the logits).
+
+    A logit ``<= 0`` (a one-vs-all classifier that rejects) casts no vote and gets no
+    gradient (``relu``, whose derivative at 0 is 0), so the votes of a location that every
+    class rejects are exactly 0 for any number of classes.
+
+    Args:
+        cls_logits (Tensor): (..., K) one-vs-all class logits.
+
+    Returns:
+        Tensor: (...) votes in [0, K).
+    """
+    return torch.tanh(torch.relu(cls_logits)).sum(dim=-1)
+
+
 def rba_rejection(cls_logits: Tensor) -> Tensor:
     """Rejection probability ``clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1)`` (Eq. 4 on the
-    positive part of the logits; score mode ``'rej'``)."""
-    votes = torch.tanh(cls_logits.clamp(min=0)).sum(dim=-1)
-    return (1.0 - votes).clamp(min=0.0, max=1.0)
+    positive part of the logits, :func:`rba_votes`; score mode ``'rej'``)."""
+    return (1.0 - rba_votes(cls_logits)).clamp(min=0.0, max=1.0)
 
 
 def objectness_score(name: str, obj_probs: Dict[str, Tensor]) -> Tensor:
