@@ -1,4 +1,4 @@
-"""Named base/novel class splits of the open-world setting (seed 000 §5, "Datasets").
+"""Named base/novel class splits of the open-world setting (FCOS-OWP §5, "Datasets").
 
 * COCO: ``voc`` — the 20 PASCAL VOC classes (seen, base); ``nonvoc`` — the other 60
   (unseen, novel); ``coco`` — all 80.
@@ -9,10 +9,27 @@
 * The generated dataset (:mod:`mmowp.datasets.generate`): ``owd_base`` / ``owd_novel``, read
   from the categories' ``split`` field when the json has it, else the generator's lists.
 
+Benchmarks that other open-world papers report (OLN, GGN, GOOD, UDOS; configs in
+``configs/benchmarks/``):
+
+* COCO person -> non-person: ``person`` (the one seen class) / ``nonperson`` (the other 79).
+* COCO (80) -> LVIS non-COCO: ``lvis_coco`` -- the LVIS categories that are COCO categories,
+  matched by WordNet synset with the LVIS API's official ``coco_to_synset.json`` (shipped in
+  ``mmowp/datasets/data/``, see :func:`coco_synsets`); ``lvis_noncoco`` -- all other LVIS
+  categories. Both are computed from the ``synset`` field of the json's categories.
+* Cross-dataset, class-agnostic ground truth (e.g. UVO's COCO-format json, whose categories
+  carry no split, typically one ``object`` category): ``none`` -- no category of the file is
+  known, so every ground-truth object is novel (``known_classes='none'`` in
+  ``OpenWorldCocoMetric``); ``all`` -- every category of the file (e.g. the classes of the
+  dataset that loads such a file for testing).
+
 A split is named in a config (``known_classes='voc'``) or given as an explicit list of
 category names. Unknown split or category names raise ``ValueError`` naming them and
 listing the valid ones.
 """
+import json
+import os.path as osp
+from functools import cache
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .generate import BASE_CLASSES as OWD_BASE_CLASSES
@@ -33,14 +50,14 @@ COCO_CLASSES: Tuple[str, ...] = (
     'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
     'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier',
     'toothbrush')
-#: The 20 PASCAL VOC classes under their COCO names (seen/base classes of seed 000 Table 1).
+#: The 20 PASCAL VOC classes under their COCO names (seen/base classes of FCOS-OWP Table 1).
 VOC_CLASSES: Tuple[str, ...] = (
     'airplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
     'dining table', 'dog', 'horse', 'motorcycle', 'person', 'potted plant', 'sheep', 'couch',
     'train', 'tv')
 #: The 60 COCO classes not in VOC (unseen/novel), in COCO order.
 NONVOC_CLASSES: Tuple[str, ...] = tuple(c for c in COCO_CLASSES if c not in VOC_CLASSES)
-#: "the first 305 frequent classes" of LVIS v1 are base (seed 000 §5).
+#: "the first 305 frequent classes" of LVIS v1 are base (FCOS-OWP §5).
 LVIS_NUM_BASE_FREQUENT = 305
 
 
@@ -66,6 +83,58 @@ def _lvis_split(categories: Optional[Sequence[dict]], novel: bool) -> Tuple[str,
     return tuple(c['name'] for c in cats if c['frequency'] in ('r', 'c') or c['name'] in base_f)
 
 
+#: The LVIS API's official COCO -> WordNet synset mapping, shipped with the package (source,
+#: commit and license in ``mmowp/datasets/data/README.md``).
+COCO_TO_SYNSET_FILE = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'coco_to_synset.json')
+
+
+@cache
+def _load_coco_synsets() -> Tuple[Tuple[str, str], ...]:
+    with open(COCO_TO_SYNSET_FILE) as f:
+        data = json.load(f)
+    return tuple((name, entry['synset']) for name, entry in data.items())
+
+
+def coco_synsets() -> Dict[str, str]:
+    """COCO class name -> WordNet synset, from the LVIS API's ``data/coco_to_synset.json``.
+
+    That file "provides a mapping from each COCO category to a synset. The synset can then be
+    used to find the corresponding category in LVIS" (LVIS API, ``data/README.md``); detectron2's
+    ``prepare_cocofied_lvis.py`` uses the same mapping.
+
+    Returns:
+        dict[str, str]: The 80 COCO names (as :data:`COCO_CLASSES`) -> synset (e.g.
+        ``'tv' -> 'television_receiver.n.01'``).
+    """
+    return dict(_load_coco_synsets())
+
+
+def _lvis_coco_split(categories: Optional[Sequence[dict]], novel: bool) -> Tuple[str, ...]:
+    name = 'lvis_noncoco' if novel else 'lvis_coco'
+    cats = sorted(_need_categories(name, categories), key=lambda c: c['id'])
+    missing = [c.get('name', c['id']) for c in cats if not c.get('synset')]
+    if missing:
+        raise ValueError(f'split {name!r} matches LVIS categories to COCO by their "synset" '
+                         f'field; it is missing on {_short(missing)}: is this an LVIS json?')
+    coco = set(coco_synsets().values())
+    in_coco = [c['name'] for c in cats if c['synset'] in coco]
+    if not in_coco:
+        raise ValueError(f'split {name!r}: no category of the annotation file has one of the 80 '
+                         f'COCO synsets of {COCO_TO_SYNSET_FILE}: is this an LVIS json?')
+    if novel:
+        return tuple(c['name'] for c in cats if c['synset'] not in coco)
+    return tuple(in_coco)
+
+
+def _all_categories(categories: Optional[Sequence[dict]]) -> Tuple[str, ...]:
+    cats = _need_categories('all', categories)
+    return tuple(c['name'] for c in sorted(cats, key=lambda c: c['id']))
+
+
+#: Splits that are empty by definition (every category of the file is novel).
+EMPTY_SPLITS = ('none', )
+
+
 def _owd_split(categories: Optional[Sequence[dict]], novel: bool) -> Tuple[str, ...]:
     if categories and all('split' in c for c in categories):
         want = 'novel' if novel else 'base'
@@ -83,6 +152,12 @@ SPLITS: Dict[str, Callable[[Optional[Sequence[dict]]], Tuple[str, ...]]] = {
     'lvis_novel': lambda cats: _lvis_split(cats, novel=True),
     'owd_base': lambda cats: _owd_split(cats, novel=False),
     'owd_novel': lambda cats: _owd_split(cats, novel=True),
+    'person': lambda cats: ('person', ),
+    'nonperson': lambda cats: tuple(c for c in COCO_CLASSES if c != 'person'),
+    'lvis_coco': lambda cats: _lvis_coco_split(cats, novel=False),
+    'lvis_noncoco': lambda cats: _lvis_coco_split(cats, novel=True),
+    'all': _all_categories,
+    'none': lambda cats: (),
 }
 
 
@@ -128,7 +203,10 @@ def resolve_classes(spec: ClassSpec,
             raise ValueError(f'class names must be strings, got {bad}')
         label = 'class list'
     if not names:
-        raise ValueError(f'{label} is empty')
+        if isinstance(spec, str) and spec in EMPTY_SPLITS:
+            return ()
+        raise ValueError(f'{label} is empty (to declare that no class is known, as for a '
+                         f"class-agnostic cross-dataset json, use the split 'none')")
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ValueError(f'{label} names {dup} more than once')
