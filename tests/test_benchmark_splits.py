@@ -1,6 +1,6 @@
 """Benchmarks beyond the paper (COCO person -> non-person, COCO -> LVIS non-COCO, COCO -> UVO):
 their splits, the shipped LVIS-COCO synset mapping, the metric on generated LVIS-format and
-class-agnostic (UVO-like) files against pycocotools."""
+class-agnostic (UVO-like) files against pycocotools, and the configs."""
 import copy
 import json
 import os.path as osp
@@ -10,6 +10,7 @@ import mmcv
 import numpy as np
 import pytest
 from mmdet.registry import DATASETS
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
@@ -293,3 +294,83 @@ def test_metric_coco_to_uvo_class_agnostic_gt(tmp_path):
     assert tuple(ds.metainfo['classes']) == ('object', )
     assert sum(len(ds.get_data_info(k)['instances']) for k in range(len(ds))) == len(
         data['annotations'])
+
+
+# ----------------------------------------------------------------------------- configs
+BENCH = osp.join(CONFIG_ROOT, 'benchmarks')
+OWP_T1 = osp.join(CONFIG_ROOT, 'owp', 'owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py')
+BASELINE_T1 = osp.join(CONFIG_ROOT, 'baseline', 'fcos_r50_fpn_baseline_coco-voc2nonvoc.py')
+#: config -> (Table 1 config it inherits, train split, val dataset split, metric split,
+#: number of classes)
+CONFIGS = {
+    'owp_fcos_r50_fpn_iou-cs-is_coco-person2nonperson.py': (OWP_T1, 'person', 'person',
+                                                            'person', 1),
+    'fcos_r50_fpn_baseline_coco-person2nonperson.py': (BASELINE_T1, 'person', 'person',
+                                                       'person', 1),
+    'owp_fcos_r50_fpn_iou-cs-is_coco2lvis-noncoco.py': (OWP_T1, 'coco', 'lvis_coco',
+                                                        'lvis_coco', 80),
+    'fcos_r50_fpn_baseline_coco2lvis-noncoco.py': (BASELINE_T1, 'coco', 'lvis_coco',
+                                                   'lvis_coco', 80),
+    'owp_fcos_r50_fpn_iou-cs-is_coco2uvo.py': (OWP_T1, 'coco', 'all', 'none', 80),
+    'fcos_r50_fpn_baseline_coco2uvo.py': (BASELINE_T1, 'coco', 'all', 'none', 80),
+}
+#: what a benchmark config may change relative to its Table 1 config: split and data
+ALLOWED = ('known_classes', 'lvis_root', 'lvis_val_ann', 'uvo_root', 'uvo_val_ann',
+           'model.bbox_head.num_classes', 'train_dataloader.dataset.known_classes',
+           'val_dataloader.dataset.', 'test_dataloader.dataset.', 'val_evaluator.',
+           'test_evaluator.')
+
+
+def _flat(d, prefix=''):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f'{prefix}{k}.'))
+        else:
+            out[f'{prefix}{k}'] = v
+    return out
+
+
+def test_benchmark_configs_are_listed():
+    import glob
+    assert sorted(osp.basename(p) for p in glob.glob(osp.join(BENCH, '*.py'))) == sorted(
+        CONFIGS)
+
+
+@pytest.mark.parametrize('name', sorted(CONFIGS))
+def test_benchmark_config_changes_only_split_and_data(name):
+    base_path, train_split, val_split, metric_split, num_classes = CONFIGS[name]
+    cfg = Config.fromfile(osp.join(BENCH, name))
+    base = Config.fromfile(base_path)
+    assert cfg.model.bbox_head.num_classes == num_classes
+    if train_split in ('person', 'coco'):
+        assert len(resolve_classes(train_split)) == num_classes
+    assert cfg.train_dataloader.dataset.known_classes == train_split
+    assert cfg.train_dataloader.dataset.ann_file == base.train_dataloader.dataset.ann_file
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        assert loader.dataset.known_classes == val_split
+    assert cfg.test_dataloader.to_dict() == cfg.val_dataloader.to_dict()
+    for ev in (cfg.val_evaluator, cfg.test_evaluator):
+        assert ev.type == 'OpenWorldCocoMetric' and ev.known_classes == metric_split
+        assert tuple(ev.proposal_nums) == (10, 100)
+        # proposals are class-agnostic; a COCO-trained baseline's labels are not LVIS's / UVO's
+        agnostic = 'owp_' in name or metric_split != 'person'
+        assert ev.get('class_agnostic') is (True if agnostic else None)
+    assert cfg.test_evaluator.to_dict() == cfg.val_evaluator.to_dict()
+    if 'lvis' in name:
+        assert cfg.val_dataloader.dataset.type == 'OpenWorldLVISV1Dataset'
+        assert cfg.val_evaluator.ann_file == cfg.val_dataloader.dataset.data_root + \
+            cfg.val_dataloader.dataset.ann_file
+    if 'uvo' in name:
+        assert cfg.val_evaluator.ann_file.endswith('UVO_frame_val.json')
+        assert cfg.val_evaluator.ann_file == cfg.val_dataloader.dataset.data_root + \
+            cfg.val_dataloader.dataset.ann_file
+    flat, flat_base = _flat(cfg.to_dict()), _flat(base.to_dict())
+    changed = sorted(k for k in set(flat) | set(flat_base)
+                     if flat.get(k, '<missing>') != flat_base.get(k, '<missing>'))
+    assert changed, name
+    assert [k for k in changed if not k.startswith(ALLOWED)] == []
+    # and nothing of the model but the label count, nothing of the schedule
+    assert cfg.optim_wrapper.to_dict() == base.optim_wrapper.to_dict()
+    assert cfg.param_scheduler == base.param_scheduler
+    assert cfg.train_cfg.to_dict() == base.train_cfg.to_dict()
