@@ -206,6 +206,100 @@ def test_budget_rule_hand_computed():
     np.testing.assert_array_equal(off.curve_average(), [0.0, 1.0])
 
 
+@pytest.mark.parametrize('seed', range(5))
+def test_both_protocols_one_pass_parity_random(seed):
+    """Novel and base recall under OLN's protocol and the 'removed' one, four
+    ``ignore_split`` columns in one pass, each equal to its pycocotools reference (the
+    removed protocol's reference deletes the other split's GT)."""
+    gt, res = _random_case(seed, n_img=30)
+    known, novel = [1, 2, 3], [4, 5, 6]
+    max_dets = (1, 5, 20) if seed % 2 else (10, 100)
+    g, d = _arrays(gt, res)
+    in_novel, in_known = np.isin(g.category_id, novel), np.isin(g.category_id, known)
+    g.ignore_split = np.stack([~in_novel, ~in_known, ~in_novel, ~in_known], 1)
+    out = evaluate_boxes(g, d, [i['id'] for i in gt['images']], [1, 2, 3, 4, 5, 6],
+                         max_dets=max_dets, exclude_split_from_budget=[True, True, False, False])
+    refs = _protocol_refs(gt, res, known, novel, max_dets)
+    for r, key in zip(out, [('oln', 'novel'), ('oln', 'base'), ('removed', 'novel'),
+                            ('removed', 'base')]):
+        np.testing.assert_allclose(r.recall, refs[key].eval['recall'], atol=TOL, rtol=0)
+        np.testing.assert_allclose(r.curve[..., max_dets[-1] - 1], r.recall[..., -1])
+    assert not np.array_equal(out[0].recall, out[2].recall)
+    with pytest.raises(ValueError, match='3 flags for 4'):
+        evaluate_boxes(g, d, [1], [1], exclude_split_from_budget=[True] * 3)
+
+
+def _one_image_gt(boxes, cats):
+    return dict(images=[dict(id=1, width=100, height=100, file_name='1.jpg')],
+                categories=[dict(id=1, name='base_obj'), dict(id=2, name='novel_obj')],
+                annotations=[dict(id=i + 1, image_id=1, category_id=c, bbox=list(b),
+                                  area=float(b[2] * b[3]), iscrowd=0)
+                             for i, (b, c) in enumerate(zip(boxes, cats))])
+
+
+def _agnostic_preds(boxes_xywh, scores):
+    b = np.array([[x, y, x + w, y + h] for x, y, w, h in boxes_xywh], np.float32)
+    return [dict(img_id=1, bboxes=b, scores=np.array(scores, np.float32),
+                 labels=np.zeros(len(b), np.int64))]
+
+
+@pytest.mark.parametrize('ks,expected', [
+    # (novel AR@k under 'oln', under 'removed') for each k
+    ((1, 2), {1: (0.5, 0.0), 2: (0.5, 0.5)}),
+    ((1, 2, 3), {1: (0.5, 0.0), 2: (1.0, 0.5), 3: (1.0, 1.0)}),
+])
+def test_protocols_worked_example(tmp_path, ks, expected):
+    """The README's worked example. One image: a base object B and two novel objects N1,
+    N2; three boxes, each exactly on one object, scores B 0.9 > N1 0.8 > N2 0.7.
+
+    'oln': B's box is dropped, but only from the pool of the top max(k) boxes. With
+    k = (1, 2) the pool is {B, N1}: N2's box is never reached, so AR@2 = 0.5 (B's box
+    still used one of the 2 slots), while AR@1 = 0.5 (N1 moved up). 'removed': B's box is
+    a miss: AR@1 = 0, AR@2 = 0.5. With k = (1, 2, 3) the pool holds all three boxes."""
+    B, N1, N2 = [10, 10, 20, 20], [50, 10, 20, 20], [10, 50, 20, 20]
+    gt = _one_image_gt([B, N1, N2], [1, 2, 2])
+    ann = str(tmp_path / 'gt.json')
+    with open(ann, 'w') as f:
+        json.dump(gt, f)
+    preds = _agnostic_preds([B, N1, N2], [0.9, 0.8, 0.7])
+    metric = _metric(ann, known_classes=['base_obj'], proposal_nums=ks, class_agnostic=True,
+                     classes=('object', ))
+    ours, _ = metric.evaluate_predictions(preds)
+    for k, (oln, removed) in expected.items():
+        assert ours[f'novel_AR@{k}'] == oln
+        assert ours[f'novel_removed_AR@{k}'] == removed
+        assert ours[f'base_AR@{k}'] == ours[f'base_removed_AR@{k}'] == 1.0
+    # "base hits never use the budget" would recall both novel objects with 2 boxes
+    assert ours['novel_AR@2'] == expected[2][0]
+    # the same numbers from pycocotools (OLN's wrapper, and plain COCOeval on removed GT)
+    refs = _protocol_refs(gt, _results_json(preds, [1]), [1], [2], ks)
+    for k, (oln, removed) in expected.items():
+        assert _summ(refs['oln', 'novel'], 'ar', k) == oln
+        assert _summ(refs['removed', 'novel'], 'ar', k) == removed
+
+
+def test_protocols_differ_at_max_k(tmp_path):
+    """At k = max(k) the protocols agree unless a dropped box would have been a true
+    positive at a higher IoU threshold: box a (IoU 0.62 with N) takes N at IoU 0.50-0.60;
+    box b lies exactly on N, but at IoU 0.5 N is taken, so b matches the base object B
+    (IoU 0.8) and OLN drops it. At IoU >= 0.65 N is free again: 'removed' recalls it with
+    b (AR = 10/10), 'oln' does not (AR = 3/10)."""
+    N, B = [0, 0, 10, 10], [0, 0, 10, 8]
+    gt = _one_image_gt([N, B], [2, 1])
+    ann = str(tmp_path / 'gt.json')
+    with open(ann, 'w') as f:
+        json.dump(gt, f)
+    preds = _agnostic_preds([[0, 0, 10, 6.2], N], [0.9, 0.8])
+    metric = _metric(ann, known_classes=['base_obj'], proposal_nums=(2, ), class_agnostic=True,
+                     classes=('object', ))
+    ours, _ = metric.evaluate_predictions(preds)
+    assert ours['novel_AR@2'] == pytest.approx(0.3, abs=1e-12)
+    assert ours['novel_removed_AR@2'] == 1.0
+    refs = _protocol_refs(gt, _results_json(preds, [1]), [1], [2], (2, ))
+    assert _summ(refs['oln', 'novel'], 'ar', 2) == pytest.approx(0.3, abs=1e-12)
+    assert _summ(refs['removed', 'novel'], 'ar', 2) == 1.0
+
+
 def test_chunking_does_not_change_results():
     gt, res = _random_case(11, n_img=40)
     g, d = _arrays(gt, res, {1, 2})
@@ -242,8 +336,26 @@ def _load(path):
         return json.load(f)
 
 
+def _protocol_refs(gt, res, known_ids, novel_ids, max_dets):
+    """pycocotools references of novel and base recall under both protocols: 'oln'
+    (other split ``ignored_split`` + OLN's budget rule), 'removed' (other split deleted)."""
+    kw = dict(max_dets=max_dets, use_cats=False)
+    return {
+        ('oln', 'novel'): reference_eval(gt, res, split_cat_ids=known_ids,
+                                         exclude_split_from_budget=True, **kw),
+        ('oln', 'base'): reference_eval(gt, res, split_cat_ids=novel_ids,
+                                        exclude_split_from_budget=True, **kw),
+        ('removed', 'novel'): reference_eval(gt, res, remove_cat_ids=known_ids,
+                                             exclude_split_from_budget=False, **kw),
+        ('removed', 'base'): reference_eval(gt, res, remove_cat_ids=novel_ids,
+                                            exclude_split_from_budget=False, **kw)}
+
+
 @pytest.mark.parametrize('exclude', [True, False])
 def test_metric_parity_on_generated_dataset(tiny_owd, exclude):
+    """One evaluation gives both protocols: the unprefixed keys follow
+    ``exclude_known_from_budget``, the other protocol's keys carry its name; each equals
+    its pycocotools reference."""
     ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
     gt = _load(ann)
     base_ids = [c['id'] for c in gt['categories'] if c['split'] == 'base']
@@ -252,27 +364,43 @@ def test_metric_parity_on_generated_dataset(tiny_owd, exclude):
     preds = _preds_for(gt, seed=0, n_per_img=120, empty_every=5)
     ours, curves = metric.evaluate_predictions(preds)
     res = _results_json(preds, base_ids)
-    kw = dict(max_dets=(1, 10, 100), use_cats=False, exclude_split_from_budget=exclude)
-    if exclude:
-        nov = reference_eval(gt, res, split_cat_ids=base_ids, **kw)
-        bas = reference_eval(gt, res, split_cat_ids=novel_ids, **kw)
-    else:
-        nov = reference_eval(gt, res, remove_cat_ids=base_ids, **kw)
-        bas = reference_eval(gt, res, remove_cat_ids=novel_ids, **kw)
+    refs = _protocol_refs(gt, res, base_ids, novel_ids, (1, 10, 100))
+    primary, other = ('oln', 'removed') if exclude else ('removed', 'oln')
+    assert metric.protocols == [primary, other]
     ap = reference_eval(gt, res, max_dets=(1, 10, 100), use_cats=True, cat_ids=base_ids)
-    for prefix, ev in (('novel_', nov), ('base_', bas)):
-        for k in (1, 10, 100):
-            assert ours[f'{prefix}AR@{k}'] == pytest.approx(_summ(ev, 'ar', k), abs=TOL)
-        for area, s in (('small', 's'), ('medium', 'm'), ('large', 'l')):
-            assert ours[f'{prefix}AR_{s}@100'] == pytest.approx(_summ(ev, 'ar', 100, area),
-                                                                abs=TOL)
+    for protocol, tag in ((primary, ''), (other, f'{other}_')):
+        for split in ('novel', 'base'):
+            ev = refs[protocol, split]
+            for k in (1, 10, 100):
+                assert ours[f'{split}_{tag}AR@{k}'] == pytest.approx(_summ(ev, 'ar', k),
+                                                                     abs=TOL)
+            for area, s in (('small', 's'), ('medium', 'm'), ('large', 'l')):
+                assert ours[f'{split}_{tag}AR_{s}@100'] == pytest.approx(
+                    _summ(ev, 'ar', 100, area), abs=TOL)
+        # the curve at k equals AR@k
+        sfx = f'_{other}' if tag else ''
+        assert curves[f'novel{sfx}'][9] == pytest.approx(ours[f'novel_{tag}AR@10'], abs=1e-12)
+        assert curves[f'base{sfx}'][99] == pytest.approx(ours[f'base_{tag}AR@100'], abs=1e-12)
     assert ours['base_AP'] == pytest.approx(_summ(ap, 'ap', 100), abs=TOL)
     assert ours['base_AP50'] == pytest.approx(_summ(ap, 'ap', 100, iou=0.5), abs=TOL)
     assert ours['base_AP_m'] == pytest.approx(_summ(ap, 'ap', 100, 'medium'), abs=TOL)
     assert 0 < ours['novel_AR@100'] < 1 and 0 < ours['base_AP'] < 1  # a non-trivial case
-    # the curve at k equals AR@k
-    assert curves['novel'][9] == pytest.approx(ours['novel_AR@10'], abs=1e-12)
-    assert curves['base'][99] == pytest.approx(ours['base_AR@100'], abs=1e-12)
+    # the protocols differ on this case (else the test could not tell them apart)
+    assert any(ours[f'{split}_{other}_AR@{k}'] != pytest.approx(ours[f'{split}_AR@{k}'],
+                                                                abs=1e-6)
+               for split in ('novel', 'base') for k in (1, 10))
+    assert 'base_removed_AP' not in ours and 'base_oln_AP' not in ours  # AP: no protocol
+
+
+def test_single_protocol_keys(tiny_owd):
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    preds = _preds_for(_load(ann), seed=0, n_per_img=20)
+    for exclude in (True, False):
+        ours, curves = _metric(ann, exclude_known_from_budget=exclude,
+                               both_protocols=False).evaluate_predictions(preds)
+        assert not any('oln' in k or 'removed' in k for k in ours)
+        both, _ = _metric(ann, exclude_known_from_budget=exclude).evaluate_predictions(preds)
+        assert {k: both[k] for k in ours} == ours
 
 
 def test_metric_class_agnostic_single_label(tiny_owd):
@@ -325,12 +453,22 @@ def test_metric_through_mmengine_evaluate(tiny_owd, tmp_path):
 
 def test_table_row_shape(tiny_owd):
     metric = _metric(osp.join(tiny_owd, 'annotations', 'instances_val.json'))
-    header, values = metric.table_row({'base_AP': 0.4421, 'base_AR@10': 0.5533,
-                                       'base_AR@100': 0.5923, 'novel_AR@10': 0.099,
-                                       'novel_AR@100': -1})
+    metrics = {'base_AP': 0.4421, 'base_AR@10': 0.5533, 'base_AR@100': 0.5923,
+               'novel_AR@10': 0.099, 'novel_AR@100': -1, 'base_removed_AR@10': 0.5,
+               'base_removed_AR@100': 0.6, 'novel_removed_AR@10': 0.0812,
+               'novel_removed_AR@100': 0.2}
+    header, values = metric.table_row(metrics)
     assert [h.strip() for h in header.split('|')] == [
-        'base AP', 'base AR10', 'base AR100', 'novel AR10', 'novel AR100']
-    assert [v.strip() for v in values.split('|')] == ['44.21', '55.33', '59.23', '9.90', 'N/A']
+        'base AP', 'base AR10', 'base AR100', 'novel AR10', 'novel AR100', 'protocol']
+    assert [v.strip() for v in values.split('|')] == ['44.21', '55.33', '59.23', '9.90', 'N/A',
+                                                      'oln']
+    _, values = metric.table_row(metrics, 'removed')
+    assert [v.strip() for v in values.split('|')] == ['44.21', '50.00', '60.00', '8.12', '20.00',
+                                                      'removed']
+    text = metric.summary_text(metrics)
+    assert 'oln: OLN' in text and 'removed: FCOS-OWP' in text and 'novel_removed_AR@k' in text
+    with pytest.raises(ValueError, match='unknown protocol'):
+        metric.table_row(metrics, 'ignored')
 
 
 # ----------------------------------------------------------------------------- LVIS
@@ -397,6 +535,51 @@ def test_bad_splits(tiny_owd, tmp_path):
         json.dump(gt, f)
     with pytest.raises(ValueError, match='no annotation of the novel classes'):
         _metric(only_base).evaluate_predictions(_preds_for(gt, seed=5))
+
+
+def test_progress_large_evaluation_every_path(tmp_path, capfd):
+    """>= 1,000 images with the progress bar on: OLN's and the 'removed' protocol as the
+    configured one, with and without the other protocol, and a metric used for several
+    passes (one bar per pass; mmengine's ProgressBar asserts on a non-positive step, which
+    stopped 'removed' evaluations of >= 1,000 images at the end)."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    images = [dict(id=i + 1, width=64, height=64) for i in range(n)]
+    anns = [dict(id=len(images) * c + i + 1, image_id=i + 1, category_id=c + 1,
+                 bbox=[float(4 + 30 * c), 4.0, 20.0, 20.0], area=400.0, iscrowd=0)
+            for i in range(n) for c in (0, 1)]
+    ann = str(tmp_path / 'big.json')
+    with open(ann, 'w') as f:
+        json.dump(dict(images=images, annotations=anns,
+                       categories=[dict(id=1, name='base_obj'), dict(id=2, name='novel_obj')]), f)
+    preds = []
+    for im in images:  # 3 boxes per image: base object, novel object (jittered), noise
+        b = np.array([[4, 4, 24, 24], [34, 4, 54, 24], [10, 30, 30, 50]], np.float32)
+        b[:2] += rng.normal(0, 1.5, (2, 4)).astype(np.float32)
+        preds.append(dict(img_id=im['id'], bboxes=b, scores=rng.random(3).astype(np.float32),
+                          labels=np.zeros(3, np.int64)))
+    results = {}
+    for exclude in (True, False):
+        for both in (True, False):
+            metric = _metric(ann, known_classes=['base_obj'], proposal_nums=(1, 2, 3),
+                             exclude_known_from_budget=exclude, both_protocols=both,
+                             progress=True, class_agnostic=True, classes=('object', ))
+            results[exclude, both] = metric.evaluate_predictions(preds)[0]
+            dt = metric._detections(preds, agnostic=True)
+            metric.class_agnostic_recall(dt, metric.novel_ids)  # more passes, same metric
+            metric.class_agnostic_recall(dt, metric.known_ids)
+    out = capfd.readouterr().out
+    assert out.count(f'{n}/{n}') >= 12  # one finished bar per pass
+    assert results[True, True]['novel_removed_AR@1'] == results[False, False]['novel_AR@1']
+    assert results[False, True]['novel_oln_AR@1'] == results[True, False]['novel_AR@1']
+    assert results[True, True]['novel_AR@1'] > results[True, True]['novel_removed_AR@1']
+    # the callback itself: a pass restarting its count, or a new total, starts a new bar
+    metric = _metric(ann, known_classes=['base_obj'], progress=True)
+    update = metric._progress(n)
+    for done, total in ((5, 10), (10, 10), (3, 10), (3, 10), (10, 10), (2, 4), (4, 4)):
+        update(done, total)
+    assert metric._progress(n) is not update
+    assert _metric(ann, known_classes=['base_obj'])._progress(999) is None  # default: >= 1000
 
 
 def test_missing_images_warn(tiny_owd):

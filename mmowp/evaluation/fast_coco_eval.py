@@ -18,8 +18,20 @@
 It adds OLN's cross-category rule (``COCOEvalXclassWrapper`` in
 mcahny/object_localization_network ``mmdet/datasets/cocoeval_wrappers.py``): GT flagged
 ``ignore_split`` is ignored, and with ``exclude_split_from_budget=True`` a detection matched
-at the first IoU threshold to such GT is removed from its image's list *after* the list was
-cut to ``max(max_dets)``, so it does not use up the budget of the smaller k's.
+at the first IoU threshold (0.5) to such GT is removed from its image's list *after* the
+list was cut to the top ``max(max_dets)`` by score. AR@k then reads the first k entries of
+what remains. So the removed detections free slots only for detections that were already
+in the top ``max(max_dets)``: at ``k = max(max_dets)`` the same boxes are considered and a
+hit on ignored GT still took one of the slots; at smaller k lower-ranked boxes of that pool
+move up. A removed detection is no true positive at any IoU threshold.
+
+Without the rule (``exclude_split_from_budget=False``) an ``ignore_split`` GT is a plain
+ignore region; for *recall* this equals deleting that GT (a detection takes non-ignored GT
+first, so which non-ignored GT are matched, and at which list positions, does not depend
+on the ignored ones), which is how the "removed" protocol of FCOS-OWP §5 is evaluated in
+one pass with OLN's (the parity tests check both against pycocotools, the removed one on
+GT with those annotations deleted). Precision differs: there a hit on deleted GT is a
+false positive.
 
 Why it is fast: instead of Python loops over images x thresholds x detections x GT, the
 greedy matching runs one step per detection *rank*, vectorised over a chunk of images (or
@@ -214,7 +226,7 @@ def evaluate_boxes(gt: GroundTruth,
                    iou_thrs: Optional[Sequence[float]] = None,
                    area_ranges: Sequence[Tuple[float, float]] = AREA_RANGES,
                    area_labels: Sequence[str] = AREA_LABELS,
-                   exclude_split_from_budget: bool = False,
+                   exclude_split_from_budget: Union[bool, Sequence[bool]] = False,
                    compute_precision: bool = False,
                    max_chunk_elems: int = 1 << 23,
                    progress: Optional[Callable[[int, int], None]] = None
@@ -234,7 +246,9 @@ def evaluate_boxes(gt: GroundTruth,
         use_cats (bool): ``params.useCats``.
         iou_thrs (Sequence[float], optional): ``params.iouThrs``; default 0.5:0.95.
         area_ranges, area_labels: ``params.areaRng`` and ``params.areaRngLbl``.
-        exclude_split_from_budget (bool): OLN's rule, see the module docstring.
+        exclude_split_from_budget (bool | Sequence[bool]): OLN's rule, see the module
+            docstring. A sequence gives one flag per ``gt.ignore_split`` column, so both
+            protocols can be evaluated in one pass.
         compute_precision (bool): Also compute ``precision`` (keeps ``2*T*A`` bytes per
             detection); recall and the curve never keep anything per detection.
         max_chunk_elems (int): Bound on groups x T x A x G elements per chunk (memory).
@@ -262,6 +276,13 @@ def evaluate_boxes(gt: GroundTruth,
     split = split.reshape(len(gt), -1)
     S, A0 = split.shape[1], len(area_ranges)
     A = S * A0
+    excl_flags = np.asarray(exclude_split_from_budget, bool).reshape(-1)
+    if len(excl_flags) not in (1, S):
+        raise ValueError(f'exclude_split_from_budget has {len(excl_flags)} flags for {S} '
+                         'ignore_split columns')
+    excl_flags = np.broadcast_to(excl_flags, (S, ))
+    excl_cols = np.repeat(excl_flags, A0)  # A
+    any_excl = bool(excl_cols.any())
     K = len(cat_order) if use_cats else 1
     P = max_dets[-1]
     n_img = len(img_order)
@@ -399,8 +420,9 @@ def evaluate_boxes(gt: GroundTruth,
                 # block matched non-crowd GT (crowd GT can be matched again)
                 bi, ti, ai = np.nonzero(matched & ~cb_crowd[g_rows[:, :, None], m])
                 blocked[rows[bi], m[bi, ti, ai], ti, ai] = True
-                if exclude_split_from_budget:
-                    excl = matched[:, 0, :] & cb_split[g_rows, m[:, 0, :], np.arange(A)[None]]
+                if any_excl:
+                    excl = matched[:, 0, :] & cb_split[g_rows, m[:, 0, :], np.arange(A)[None]] \
+                        & excl_cols[None]
                     hit = has_reg & ~excl[:, None, :]  # a removed detection is no TP
                 else:
                     hit = has_reg

@@ -1,24 +1,40 @@
 """Open-world evaluation: class-agnostic recall on novel classes, AP/AR on base classes.
 
-Seed 000 §5 ("Evaluation Metrics"): "For OWP, we measure the Average Recall (AR_N) over
+FCOS-OWP §5 ("Evaluation Metrics"): "For OWP, we measure the Average Recall (AR_N) over
 N proposals on the novel classes. For COCO N = 100 and for LVIS N = 300." Table 1 reports
 ``COCO_base AP, AR10, AR100 | COCO_novel AR10, AR100``; Table 2 ``LVIS_base AP, AR@300 |
 LVIS_novel AR@300``. :class:`OpenWorldCocoMetric` prints exactly such a row.
 
-Protocol (OLN, mcahny/object_localization_network ``cocoeval_wrappers.py``, which Table 1
-compares against): boxes are evaluated class-agnostically (``useCats=0``) at IoU 0.50:0.95;
-GT of the classes not being evaluated is an *ignore* region, and with
-``exclude_known_from_budget=True`` a detection matched (IoU >= 0.5) to such GT is removed
-from its image's list so it does not use up the k budget. ``iscrowd`` GT stays an ignore
-region as in pycocotools. AR@k is read from the recall array by the k asked for.
+Boxes are evaluated class-agnostically (``useCats=0``) at IoU 0.50:0.95; ``iscrowd`` GT is
+an ignore region as in pycocotools; AR@k is read from the recall array by the k asked for.
+What happens to the ground truth of the split that is *not* evaluated (the base classes
+when novel recall is measured, and vice versa) differs between papers, so every
+evaluation computes both protocols (:data:`PROTOCOLS`):
+
+* ``'oln'`` -- OLN (mcahny/object_localization_network ``cocoeval_wrappers.py``), whose
+  numbers FCOS-OWP Table 1 compares against: that GT is an ignore region, and a detection
+  matched to it at IoU >= 0.5 is dropped from its image's list. The list was first cut to
+  the top ``max(proposal_nums)`` boxes by score, so dropping only lets lower-ranked boxes
+  *of that pool* move up: at ``k = max(proposal_nums)`` (AR@100 on COCO) a box on a base
+  object still takes one of the k slots; at smaller k (AR@10) the boxes ranked below it
+  inside the top ``max(proposal_nums)`` move up into the freed slots. A dropped box is no
+  true positive at any IoU threshold.
+* ``'removed'`` -- FCOS-OWP §5: "During evaluation, we remove all annotations belonging to
+  the seen classes": that GT is deleted; a box on such an object is an ordinary miss that
+  uses up budget at every k.
+
+``exclude_known_from_budget`` picks the protocol of the unprefixed keys (``novel_AR@k``,
+``base_AR@k``, default ``'oln'``); the other protocol is logged with its name in the key
+(``novel_removed_AR@k`` / ``novel_oln_AR@k``).
 """
 import json
 import logging
 import os
 import os.path as osp
+import sys
 import warnings
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmdet.evaluation.metrics import CocoMetric
@@ -29,6 +45,13 @@ from mmengine.logging import MMLogger
 from ..datasets.splits import ClassSpec, complement_classes, resolve_classes
 from ..utils import lvis_numpy_shim
 from .fast_coco_eval import Detections, EvalResult, GroundTruth, evaluate_boxes, summary
+
+#: The two evaluation protocols and what they do with the GT of the split not evaluated.
+PROTOCOLS: Dict[str, str] = OrderedDict(
+    oln="OLN's: ignored; a box matched to it at IoU >= 0.5 is dropped from the image's top "
+        'max(k) boxes (at k = max(k) it still took a slot)',
+    removed='FCOS-OWP §5: annotations removed; a box on such an object is a miss that uses '
+            'the budget')
 
 
 @METRICS.register_module()
@@ -44,9 +67,13 @@ class OpenWorldCocoMetric(CocoMetric):
             categories of ``ann_file`` that are not known.
         proposal_nums (Sequence[int]): The k of AR@k (detections per image). The largest
             is also the budget of AR by size, of base AP and of the AR-vs-k curve.
-        exclude_known_from_budget (bool): OLN's rule (see module docstring). ``False``:
-            the GT of the other split is removed and detections on it count as misses.
-            The base-class AR uses the same rule with the roles swapped.
+        exclude_known_from_budget (bool): The protocol of the unprefixed recall keys
+            (``novel_AR@k``, ``base_AR@k``) and of the Table-1 row logged first: True
+            ``'oln'``, False ``'removed'`` (see the module docstring). The base-class AR
+            uses the same rule with the roles swapped.
+        both_protocols (bool): Also compute the other protocol and log it with its name in
+            the key (``novel_removed_AR@k`` ... or ``novel_oln_AR@k`` ...). Both come from
+            one pass over the detections. Defaults to True.
         class_agnostic (bool, optional): Whether predicted labels are meaningless (a
             single "object" class). None: True when the dataset has one class. A
             class-agnostic model has no base AP (reported as -1, printed N/A).
@@ -73,6 +100,7 @@ class OpenWorldCocoMetric(CocoMetric):
                  novel_classes: Optional[ClassSpec] = None,
                  proposal_nums: Sequence[int] = (10, 100),
                  exclude_known_from_budget: bool = True,
+                 both_protocols: bool = True,
                  class_agnostic: Optional[bool] = None,
                  ann_format: str = 'auto',
                  curve_nums: Optional[Sequence[int]] = None,
@@ -101,6 +129,9 @@ class OpenWorldCocoMetric(CocoMetric):
         self.known_classes = known_classes
         self.novel_classes = novel_classes
         self.exclude_known_from_budget = exclude_known_from_budget
+        self.protocol = 'oln' if exclude_known_from_budget else 'removed'
+        self.protocols = [self.protocol] + (
+            [p for p in PROTOCOLS if p != self.protocol] if both_protocols else [])
         self.class_agnostic = class_agnostic
         self.curve_nums = None if curve_nums is None else sorted({int(k) for k in curve_nums})
         if self.curve_nums and (self.curve_nums[0] < 1 or self.curve_nums[-1] > nums[-1]):
@@ -214,18 +245,33 @@ class OpenWorldCocoMetric(CocoMetric):
         return Detections(img, cat, xywh, score)
 
     # ------------------------------------------------------------------ evaluation
-    def _progress(self, n_img: int):  # noqa: ANN202
+    def _progress(self, n_img: int) -> Optional[Callable[[int, int], None]]:
+        """A fresh progress callback for *one* :func:`evaluate_boxes` pass (None: off).
+
+        Each pass gets its own bar; should a pass restart its count or change its total,
+        the callback starts a new bar instead of feeding mmengine's ``ProgressBar`` a
+        non-positive step (which it rejects with an ``AssertionError``).
+        """
         show = self.progress if self.progress is not None else n_img >= 1000
         if not show:
             return None
         from mmengine.utils import ProgressBar
-        state = {'bar': None, 'done': 0}
+        state = {'bar': None, 'done': 0, 'total': None}
 
         def update(done: int, total: int) -> None:
-            if state['bar'] is None:
-                state['bar'] = ProgressBar(total)
-            state['bar'].update(done - state['done'])
-            state['done'] = done
+            if state['bar'] is None or total != state['total'] or done < state['done']:
+                if state['bar'] is not None and state['done'] < state['total']:
+                    state['bar'].file.write('\n')
+                # file: today's sys.stdout (ProgressBar's default is bound at import)
+                state.update(bar=ProgressBar(total, file=sys.stdout), done=0, total=total)
+            step = done - state['done']
+            if step > 0:
+                state['bar'].update(step)
+                state['done'] = done
+            if done >= total:
+                state['bar'].file.write('\n')  # ProgressBar leaves the cursor on its line
+                state['bar'].file.flush()
+                state['bar'] = None
         return update
 
     def class_agnostic_recall(self, dt: Detections, eval_ids: Sequence[int]) -> EvalResult:
@@ -234,24 +280,43 @@ class OpenWorldCocoMetric(CocoMetric):
 
     def class_agnostic_recalls(self, dt: Detections,
                                splits: Sequence[Sequence[int]]) -> List[EvalResult]:
-        """:meth:`class_agnostic_recall` for several category sets; with
-        ``exclude_known_from_budget`` they share one pass over the detections."""
+        """:meth:`class_agnostic_recall` for several category sets, in one pass over the
+        detections."""
+        return self.recalls_by_protocol(dt, splits, [self.protocol])[self.protocol]
+
+    def recalls_by_protocol(self, dt: Detections, splits: Sequence[Sequence[int]],
+                            protocols: Sequence[str]) -> Dict[str, List[EvalResult]]:
+        """Class-agnostic recall of each category set under each protocol, in one pass.
+
+        Every (protocol, split) pair is one ``ignore_split`` column of
+        :func:`evaluate_boxes`: the GT outside the split is ignored, with OLN's budget
+        rule for ``'oln'`` and without it for ``'removed'`` (for recall, ignoring that GT
+        without the rule equals deleting it; see :mod:`.fast_coco_eval`).
+
+        Args:
+            dt (Detections): The detections.
+            splits (Sequence[Sequence[int]]): Category ids whose GT is evaluated, per split.
+            protocols (Sequence[str]): Keys of :data:`PROTOCOLS`.
+
+        Returns:
+            dict[str, list[EvalResult]]: One result per split, per protocol.
+        """
+        unknown = [p for p in protocols if p not in PROTOCOLS]
+        if unknown:
+            raise ValueError(f'unknown protocols {unknown}; known: {list(PROTOCOLS)}')
         gt = self._ground_truth()
         img_ids = self._coco_api.get_img_ids()
-        kw = dict(max_dets=self.proposal_nums, use_cats=False, iou_thrs=self.iou_thrs,
-                  exclude_split_from_budget=self.exclude_known_from_budget,
-                  progress=self._progress(len(img_ids)))
         in_split = [np.isin(gt.category_id, np.asarray(ids, np.int64)) for ids in splits]
-        if self.exclude_known_from_budget:
-            gt = GroundTruth(gt.image_id, gt.category_id, gt.bbox, gt.area, gt.iscrowd,
-                             ignore_split=~np.stack(in_split, 1))
-            return evaluate_boxes(gt, dt, img_ids, self.all_cat_ids, **kw)
-        out = []
-        for keep in in_split:
-            sub = GroundTruth(gt.image_id[keep], gt.category_id[keep], gt.bbox[keep],
-                              gt.area[keep], gt.iscrowd[keep])
-            out.append(evaluate_boxes(sub, dt, img_ids, self.all_cat_ids, **kw))
-        return out
+        cols = [~keep for _ in protocols for keep in in_split]
+        flags = [p == 'oln' for p in protocols for _ in in_split]
+        gt = GroundTruth(gt.image_id, gt.category_id, gt.bbox, gt.area, gt.iscrowd,
+                         ignore_split=np.stack(cols, 1))
+        res = evaluate_boxes(gt, dt, img_ids, self.all_cat_ids, max_dets=self.proposal_nums,
+                             use_cats=False, iou_thrs=self.iou_thrs,
+                             exclude_split_from_budget=flags,
+                             progress=self._progress(len(img_ids)))
+        n = len(splits)
+        return {p: res[i * n:(i + 1) * n] for i, p in enumerate(protocols)}
 
     def base_ap(self, dt: Detections) -> Dict[str, float]:
         """Category-aware AP on the base classes (COCOeval, or the lvis API for LVIS)."""
@@ -303,7 +368,7 @@ class OpenWorldCocoMetric(CocoMetric):
 
         Returns:
             tuple: the metrics dict (unprefixed, fractions in [0, 1], -1 where undefined)
-            and the curves ``{'k': [...], 'novel': [...], 'base': [...]}``.
+            and the curves (see :meth:`evaluate_detections`).
         """
         agnostic = self._is_class_agnostic()
         dt = self._detections(preds, agnostic)
@@ -313,47 +378,124 @@ class OpenWorldCocoMetric(CocoMetric):
             warnings.warn(f'all {len(dt)} predictions carry the same label: if the model is a '
                           'class-agnostic proposal model, set class_agnostic=True (its base AP '
                           'is meaningless)')
+        return self.evaluate_detections(dt, agnostic)
+
+    def key_prefix(self, protocol: str) -> str:
+        """The infix of ``protocol``'s recall keys: ``''`` for the configured protocol
+        (``novel_AR@k``), ``'removed_'`` / ``'oln_'`` for the other one."""
+        return '' if protocol == self.protocol else f'{protocol}_'
+
+    def evaluate_detections(self, dt: Detections,
+                            agnostic: bool) -> Tuple[Dict[str, float], dict]:
+        """All open-world numbers for detections in column form.
+
+        Args:
+            dt (Detections): Detections with ``category_id`` of ``ann_file`` (for
+                ``agnostic``, any id of :attr:`all_cat_ids`).
+            agnostic (bool): No base AP (-1) when True.
+
+        Returns:
+            tuple: the metrics dict (unprefixed, fractions in [0, 1], -1 where undefined;
+            the other protocol's recall keys carry its name, see :meth:`key_prefix`) and
+            the curves ``{'k': [...], 'novel': [...], 'base': [...], 'protocol': ...}``
+            plus ``'novel_<other>'``/``'base_<other>'`` for the other protocol.
+        """
         gt = self._ground_truth()
         n_novel = int(np.isin(gt.category_id, self.novel_ids).sum())
         if n_novel == 0:
             raise ValueError(f'no annotation of the novel classes {list(self.novel_names)[:20]} '
                              f'in {self.ann_file}: novel recall is undefined (check '
                              f'known_classes={self.known_classes!r} / novel_classes)')
-        metrics: Dict[str, float] = OrderedDict()
         ks = self.proposal_nums
         n_base = int(np.isin(gt.category_id, self.known_ids).sum())
-        if n_base:
-            novel, base = self.class_agnostic_recalls(dt, [self.novel_ids, self.known_ids])
-        else:
-            novel, base = self.class_agnostic_recall(dt, self.novel_ids), None
-        metrics.update(summary(novel, prefix='novel_', ks=ks))
-        if base is not None:
-            metrics.update(summary(base, prefix='base_', ks=ks))
-            if agnostic:
-                metrics['base_AP'] = -1.0
-            else:
-                metrics.update({f'base_{k}': v for k, v in self.base_ap(dt).items()})
-        else:
+        splits = [self.novel_ids, self.known_ids] if n_base else [self.novel_ids]
+        by_protocol = self.recalls_by_protocol(dt, splits, self.protocols)
+        if not n_base:
             warnings.warn(f'no annotation of the known classes in {self.ann_file}: base AP/AR '
                           'are not computed')
+        base_ap: Dict[str, float] = {}
+        if n_base:
+            base_ap = dict(base_AP=-1.0) if agnostic else \
+                {f'base_{k}': v for k, v in self.base_ap(dt).items()}
         ks_curve = np.arange(1, ks[-1] + 1) if self.curve_nums is None \
             else np.asarray(self.curve_nums)
-        curves = {'k': ks_curve.tolist(),
-                  'novel': novel.curve_average('all')[ks_curve - 1].tolist(),
-                  'base': None if base is None else base.curve_average('all')[ks_curve - 1]
-                  .tolist()}
+        metrics: Dict[str, float] = OrderedDict()
+        curves: dict = {'k': ks_curve.tolist(), 'protocol': self.protocol}
+        for protocol in self.protocols:
+            tag = self.key_prefix(protocol)
+            novel, base = (by_protocol[protocol] + [None])[:2]
+            metrics.update(summary(novel, prefix=f'novel_{tag}', ks=ks))
+            if base is not None:
+                metrics.update(summary(base, prefix=f'base_{tag}', ks=ks))
+            if not tag:
+                metrics.update(base_ap)
+            sfx = f'_{protocol}' if tag else ''
+            curves[f'novel{sfx}'] = novel.curve_average('all')[ks_curve - 1].tolist()
+            curves[f'base{sfx}'] = None if base is None else \
+                base.curve_average('all')[ks_curve - 1].tolist()
         return metrics, curves
 
-    def table_row(self, metrics: Dict[str, float]) -> Tuple[str, str]:
-        """Header and values (percent) in the shape of seed 000 Table 1 / Table 2."""
+    def table_row(self, metrics: Dict[str, float],
+                  protocol: Optional[str] = None) -> Tuple[str, str]:
+        """Header and values (percent) in the shape of FCOS-OWP Table 1 / Table 2.
+
+        The last column names the protocol whose recall the row shows.
+
+        Args:
+            metrics (dict): As :meth:`evaluate_detections` returns.
+            protocol (str, optional): ``'oln'`` or ``'removed'``; default the configured
+                one (``exclude_known_from_budget``).
+
+        Returns:
+            tuple[str, str]: The header line and the value line.
+        """
+        protocol = self.protocol if protocol is None else protocol
+        if protocol not in PROTOCOLS:
+            raise ValueError(f'unknown protocol {protocol!r}; known: {list(PROTOCOLS)}')
+        tag = self.key_prefix(protocol)
+
         def fmt(v: Optional[float]) -> str:
             return 'N/A' if v is None or v < 0 else f'{100 * v:.2f}'
-        cols = [('base AP', metrics.get('base_AP'))]
-        cols += [(f'base AR{k}', metrics.get(f'base_AR@{k}')) for k in self.proposal_nums]
-        cols += [(f'novel AR{k}', metrics.get(f'novel_AR@{k}')) for k in self.proposal_nums]
+        cols = [('base AP', fmt(metrics.get('base_AP')))]
+        cols += [(f'base AR{k}', fmt(metrics.get(f'base_{tag}AR@{k}')))
+                 for k in self.proposal_nums]
+        cols += [(f'novel AR{k}', fmt(metrics.get(f'novel_{tag}AR@{k}')))
+                 for k in self.proposal_nums]
+        cols.append(('protocol', protocol))
         header = ' | '.join(f'{name:>11}' for name, _ in cols)
-        values = ' | '.join(f'{fmt(v):>11}' for _, v in cols)
+        values = ' | '.join(f'{v:>11}' for _, v in cols)
         return header, values
+
+    def size_row(self, metrics: Dict[str, float],
+                 protocol: Optional[str] = None) -> Tuple[str, str]:
+        """Header and values (percent) of AR by object size at ``max(proposal_nums)``,
+        novel then base, for ``protocol`` (default the configured one)."""
+        protocol = self.protocol if protocol is None else protocol
+        tag, kmax = self.key_prefix(protocol), self.proposal_nums[-1]
+        cols = []
+        for split in ('novel', 'base'):
+            for size in ('s', 'm', 'l'):
+                v = metrics.get(f'{split}_{tag}AR_{size}@{kmax}')
+                cols.append((f'{split} AR{kmax}_{size}',
+                             'N/A' if v is None or v < 0 else f'{100 * v:.2f}'))
+        cols.append(('protocol', protocol))
+        return (' | '.join(f'{n:>13}' for n, _ in cols),
+                ' | '.join(f'{v:>13}' for _, v in cols))
+
+    def summary_text(self, metrics: Dict[str, float]) -> str:
+        """The Table-1 rows of every computed protocol, AR by size and a legend."""
+        rows = [self.table_row(metrics, p) for p in self.protocols]
+        sizes = [self.size_row(metrics, p) for p in self.protocols]
+        legend = [f'  {p}: {PROTOCOLS[p]} (keys {"novel_" + self.key_prefix(p)}AR@k, '
+                  f'{"base_" + self.key_prefix(p)}AR@k)' for p in self.protocols]
+        return '\n'.join(
+            [f'Open-world evaluation (class-agnostic recall, IoU 0.50:0.95, '
+             f'{len(self.known_names)} base / {len(self.novel_names)} novel classes):',
+             rows[0][0]] + [v for _, v in rows]
+            + [f'AR by object size (k = {self.proposal_nums[-1]}):', sizes[0][0]]
+            + [v for _, v in sizes]
+            + ['GT of the split not evaluated (base GT for novel AR, novel GT for base AR):']
+            + legend)
 
     # ------------------------------------------------------------------ outputs
     def _output_dir(self) -> Optional[str]:
@@ -368,25 +510,40 @@ class OpenWorldCocoMetric(CocoMetric):
         return None
 
     def save_outputs(self, metrics: Dict[str, float], curves: dict,
-                     out_dir: Optional[str]) -> Optional[str]:
-        """Write ``open_world_metrics.json`` and ``ar_vs_proposals.png`` into ``out_dir``."""
+                     out_dir: Optional[str], extra: Optional[dict] = None) -> Optional[str]:
+        """Write ``open_world_metrics.json`` and ``ar_vs_proposals.png`` into ``out_dir``.
+
+        Args:
+            metrics (dict): As :meth:`evaluate_detections` returns.
+            curves (dict): As :meth:`evaluate_detections` returns.
+            out_dir (str, optional): The directory; nothing is written without one.
+            extra (dict, optional): More top-level entries of the json.
+
+        Returns:
+            str | None: The PNG path.
+        """
         if not out_dir:
             return None
         os.makedirs(out_dir, exist_ok=True)
         with open(osp.join(out_dir, 'open_world_metrics.json'), 'w') as f:
-            json.dump(dict(metrics=metrics, ar_vs_proposals=curves,
+            json.dump(dict(**(extra or {}), metrics=metrics, ar_vs_proposals=curves,
                            known_classes=list(self.known_names),
                            novel_classes=list(self.novel_names),
                            exclude_known_from_budget=self.exclude_known_from_budget,
+                           protocol=self.protocol, protocols=self.protocols,
                            ann_file=self.ann_file), f, indent=1)
         png = osp.join(out_dir, 'ar_vs_proposals.png')
         import matplotlib
         matplotlib.use('Agg', force=False)
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(5, 3.5))
-        for key, style in (('novel', '-'), ('base', '--')):
-            if curves.get(key) is not None:
-                ax.plot(curves['k'], [100 * v for v in curves[key]], style, label=f'{key} AR')
+        for i, protocol in enumerate(self.protocols):
+            sfx = f'_{protocol}' if i else ''
+            for key, color in (('novel', 'C0'), ('base', 'C1')):
+                if curves.get(key + sfx) is not None:
+                    ax.plot(curves['k'], [100 * v for v in curves[key + sfx]],
+                            '-' if i == 0 else ':', color=color,
+                            label=f'{key} AR ({protocol})')
         ax.set_xscale('log')
         ax.set_xlabel('number of proposals per image (k)')
         ax.set_ylabel('AR@k (%), IoU 0.50:0.95')
@@ -423,7 +580,9 @@ class OpenWorldCocoMetric(CocoMetric):
 
         Returns:
             dict[str, float]: ``novel_AR@k``, ``novel_AR_{s,m,l}@K``, ``base_AR@k``,
-            ``base_AR_{s,m,l}@K``, ``base_AP*`` (fractions; -1: undefined).
+            ``base_AR_{s,m,l}@K`` (configured protocol), ``base_AP*``, and with
+            ``both_protocols`` the same recall keys of the other protocol with its name
+            (``novel_removed_AR@k`` ...) (fractions; -1: undefined).
         """
         logger: MMLogger = MMLogger.get_current_instance()
         preds = [pred for _, pred in results]
@@ -433,12 +592,7 @@ class OpenWorldCocoMetric(CocoMetric):
         if self.format_only:
             return OrderedDict()
         metrics, curves = self.evaluate_predictions(preds)
-        header, values = self.table_row(metrics)
-        proto = 'OLN, known excluded from budget' if self.exclude_known_from_budget else \
-            'other split removed'
-        logger.info(f'Open-world evaluation ({proto}, IoU 0.50:0.95, '
-                    f'{len(self.known_names)} base / {len(self.novel_names)} novel classes):\n'
-                    f'{header}\n{values}')
+        logger.info(self.summary_text(metrics))
         png = self.save_outputs(metrics, curves, self._output_dir())
         if png:
             logger.info(f'AR-vs-#proposals plot: {png}')

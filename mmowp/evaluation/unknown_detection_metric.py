@@ -1,9 +1,9 @@
 """Unknown-object detection quality of an outlier score: AUROC, AP, FPR@95%TPR.
 
-Seed 002 §4.2 ("Evaluation Metrics") reports, per pixel, "Average Precision (AP), Area under
-ROC Curve (AuROC), and False Positive rate at the threshold of 95% True Positive Rate
-(FPR@95)" of the outlier score, outliers being the positive class. For a detector the same
-three numbers are computed at two levels (:class:`UnknownDetectionMetric`):
+RbA (Nayal et al., ICCV 2023) §4.2 ("Evaluation Metrics") reports, per pixel, "Average
+Precision (AP), Area under ROC Curve (AuROC), and False Positive rate at the threshold of 95%
+True Positive Rate (FPR@95)" of the outlier score, outliers being the positive class. For a
+detector the same three numbers are computed at two levels (:class:`UnknownDetectionMetric`):
 
 * **location** -- every head location (all FPN levels) with the per-location unknown score
   the head stores with ``test_cfg.return_unknown_maps`` (``OWPFCOSHead.add_unknown_maps``).
