@@ -18,6 +18,13 @@ what is skipped is documented rather than silent:
   boxes with zero or negative width/height (or below 1 pixel, or ``area <= 0``), boxes
   entirely outside their image. Boxes that stick out of their image are kept (FCOS targets
   handle them) and reported in the same way.
+
+The evaluator (:class:`~mmowp.evaluation.OpenWorldCocoMetric`) checks its own annotation
+file with ``purpose='evaluation'``: the same errors, except that ``file_name`` is not
+required (it reads no image; LVIS v1 files name images by ``coco_url``), and the same
+counted warnings, whose records are *not* skipped there: they stay ground truth, as in
+pycocotools. Both purposes also check ``iscrowd`` (0 or 1 where present) and LVIS's
+``neg_category_ids`` / ``not_exhaustive_category_ids`` (lists of defined category ids).
 """
 import math
 import warnings
@@ -28,6 +35,7 @@ _ANN_KEYS = {'id': int, 'image_id': int, 'category_id': int, 'bbox': list,
             'area': (int, float)}
 _CAT_KEYS = {'id': int, 'name': str}
 _SPLITS = ('base', 'novel')
+_PURPOSES = ('dataset', 'evaluation')
 
 
 def _is(value: object, types: Union[type, Tuple[type, ...]]) -> bool:
@@ -64,12 +72,18 @@ def _warn(source: str, what: str, ids: list, total: int, action: str) -> None:
                   f'{ids[:10]}{"..." if len(ids) > 10 else ""}); {action}', stacklevel=3)
 
 
-def validate_coco_dict(data: dict, source: str = 'the annotation file') -> Dict[str, int]:
+def validate_coco_dict(data: dict, source: str = 'the annotation file',
+                       purpose: str = 'dataset') -> Dict[str, int]:
     """Validate a loaded COCO-format dict; raise on errors, warn about skipped records.
 
     Args:
         data (dict): The json content.
         source (str): The file name, for messages.
+        purpose (str): ``'dataset'`` (training / validation data: images need
+            ``file_name``; warned records are skipped by mmdet) or ``'evaluation'`` (the
+            evaluator's ground truth: no ``file_name`` needed; warned records stay
+            ground truth, as in pycocotools). Only the requirements and the wording of
+            the warnings differ.
 
     Returns:
         dict[str, int]: Counts of the warned cases: ``degenerate`` (zero/negative size),
@@ -84,8 +98,13 @@ def validate_coco_dict(data: dict, source: str = 'the annotation file') -> Dict[
         if not isinstance(data[key], list):
             raise ValueError(f'{source}: {key!r} must be a list, got '
                              f'{type(data[key]).__name__}')
+    if purpose not in _PURPOSES:
+        raise ValueError(f'purpose must be one of {_PURPOSES}, got {purpose!r}')
     images, anns, cats = data['images'], data['annotations'], data['categories']
-    _check_records(images, 'image', _IMAGE_KEYS, source)
+    image_keys = dict(_IMAGE_KEYS)
+    if purpose == 'evaluation':
+        del image_keys['file_name']
+    _check_records(images, 'image', image_keys, source)
     _check_records(anns, 'annotation', _ANN_KEYS, source)
     _check_records(cats, 'category', _CAT_KEYS, source)
     for kind, records in (('image', images), ('annotation', anns), ('category', cats)):
@@ -101,12 +120,24 @@ def validate_coco_dict(data: dict, source: str = 'the annotation file') -> Dict[
         cid, name, split = bad_split[0]
         raise ValueError(f'{source}: category {name!r} (id {cid}) has split {split!r}, not '
                          f'one of {_SPLITS} ({len(bad_split)} such categories)')
+    cat_ids = {c['id'] for c in cats}
     for img in images:
         if not (img['width'] > 0 and img['height'] > 0):
-            raise ValueError(f'{source}: image {img["id"]} ({img["file_name"]}) has width '
-                             f'{img["width"]} and height {img["height"]}; both must be > 0')
+            raise ValueError(f'{source}: image {img["id"]} ({img.get("file_name", "")}) has '
+                             f'width {img["width"]} and height {img["height"]}; both must be '
+                             '> 0')
+        for key in ('neg_category_ids', 'not_exhaustive_category_ids'):  # LVIS
+            if key not in img:
+                continue
+            ids = img[key]
+            if not isinstance(ids, list) or not all(_is(c, int) for c in ids):
+                raise ValueError(f'{source}: image {img["id"]}: {key!r} must be a list of '
+                                 f'category ids, got {ids!r}')
+            dangling = [c for c in ids if c not in cat_ids]
+            if dangling:
+                raise ValueError(f'{source}: image {img["id"]}: {key!r} names category ids '
+                                 f'{dangling[:10]}, which are not in "categories"')
     by_id = {img['id']: img for img in images}
-    cat_ids = {c['id'] for c in cats}
     degenerate, outside, partly = [], [], []
     for ann in anns:
         aid, box = ann['id'], ann['bbox']
@@ -122,6 +153,9 @@ def validate_coco_dict(data: dict, source: str = 'the annotation file') -> Dict[
         if not math.isfinite(ann['area']):
             raise ValueError(f'{source}: annotation {aid}: "area" must be a finite number, got '
                              f'{ann["area"]!r}')
+        if 'iscrowd' in ann and ann['iscrowd'] not in (0, 1):  # True/False compare equal
+            raise ValueError(f'{source}: annotation {aid}: "iscrowd" must be 0 or 1, got '
+                             f'{ann["iscrowd"]!r}')
         x, y, w, h = box
         if w < 1 or h < 1 or ann['area'] <= 0:
             degenerate.append(aid)
@@ -133,12 +167,13 @@ def validate_coco_dict(data: dict, source: str = 'the annotation file') -> Dict[
             outside.append(aid)
         elif x < 0 or y < 0 or x + w > img['width'] or y + h > img['height']:
             partly.append(aid)
+    skipped = 'they are skipped' if purpose == 'dataset' else \
+        'they stay ground truth of the evaluation, as in pycocotools'
     if degenerate:
         _warn(source, 'have a box with zero or negative size (w or h < 1, or area <= 0)',
-              degenerate, len(anns), 'they are skipped')
+              degenerate, len(anns), skipped)
     if outside:
-        _warn(source, 'have a box entirely outside its image', outside, len(anns),
-              'they are skipped')
+        _warn(source, 'have a box entirely outside its image', outside, len(anns), skipped)
     if partly:
         _warn(source, 'have a box that extends beyond its image', partly, len(anns),
               'they are kept as given')

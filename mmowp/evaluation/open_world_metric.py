@@ -27,6 +27,8 @@ evaluation computes both protocols (:data:`PROTOCOLS`):
 ``base_AR@k``, default ``'oln'``); the other protocol is logged with its name in the key
 (``novel_removed_AR@k`` / ``novel_oln_AR@k``).
 """
+import contextlib
+import io
 import json
 import logging
 import os
@@ -37,12 +39,14 @@ from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from mmdet.datasets.api_wrappers import COCO
 from mmdet.evaluation.metrics import CocoMetric
 from mmdet.registry import METRICS
-from mmengine.fileio import dump
+from mmengine.fileio import dump, get_local_path
 from mmengine.logging import MMLogger
 
 from ..datasets.splits import ClassSpec, complement_classes, resolve_classes
+from ..datasets.validate import validate_coco_dict
 from ..utils import lvis_numpy_shim
 from .fast_coco_eval import Detections, EvalResult, GroundTruth, evaluate_boxes, summary
 
@@ -90,6 +94,14 @@ class OpenWorldCocoMetric(CocoMetric):
             ``proposal_file``, ``{outfile_prefix}.proposals.json`` is written.
         progress (bool, optional): Show an mmengine ``ProgressBar``; None: for >= 1000
             images.
+        validate (bool): Check ``ann_file`` with
+            :func:`~mmowp.datasets.validate.validate_coco_dict` (as the datasets do) when
+            the metric is built: malformed records raise a ``ValueError`` naming the file,
+            record and key; records the datasets would skip are counted in a warning (here
+            they stay ground truth, as in pycocotools). Done at build time because the
+            file is read then anyway (``CocoMetric`` loads it and the split is resolved
+            against its categories), so a bad file stops a run before inference, not after
+            it. Defaults to True.
         iou_thrs, format_only, outfile_prefix, backend_args, collect_device, prefix:
             As :class:`mmdet.evaluation.CocoMetric`.
     """
@@ -107,6 +119,7 @@ class OpenWorldCocoMetric(CocoMetric):
                  plot_dir: Optional[str] = None,
                  proposal_file: Optional[str] = None,
                  progress: Optional[bool] = None,
+                 validate: bool = True,
                  iou_thrs: Optional[Union[float, Sequence[float]]] = None,
                  format_only: bool = False,
                  outfile_prefix: Optional[str] = None,
@@ -121,11 +134,15 @@ class OpenWorldCocoMetric(CocoMetric):
             raise ValueError(f'proposal_nums must be positive integers, got {proposal_nums}')
         if ann_format not in ('auto', 'coco', 'lvis'):
             raise ValueError(f"ann_format must be 'auto', 'coco' or 'lvis', got {ann_format!r}")
-        super().__init__(ann_file=ann_file, metric='bbox', proposal_nums=nums,
+        # ann_file=None: CocoMetric would load the file without checking it; it is loaded
+        # (and validated) below instead
+        super().__init__(ann_file=None, metric='bbox', proposal_nums=nums,
                          iou_thrs=iou_thrs, format_only=format_only,
                          outfile_prefix=outfile_prefix, backend_args=backend_args,
                          collect_device=collect_device, prefix=prefix)
         self.ann_file = ann_file
+        self.validate = validate
+        self._coco_api = self._load_ann_file(ann_file)
         self.known_classes = known_classes
         self.novel_classes = novel_classes
         self.exclude_known_from_budget = exclude_known_from_budget
@@ -160,6 +177,26 @@ class OpenWorldCocoMetric(CocoMetric):
         self._gt: Optional[GroundTruth] = None
 
     # ------------------------------------------------------------------ inputs
+    def _load_ann_file(self, ann_file: str) -> COCO:
+        """Read ``ann_file`` once, validate it (``validate``) and index it."""
+        try:
+            with get_local_path(ann_file, backend_args=self.backend_args) as local_path:
+                with open(local_path) as f:
+                    data = json.load(f)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f'OpenWorldCocoMetric: ann_file {ann_file} not found') \
+                from e
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{ann_file}: not a valid json file ({e})') from e
+        if self.validate:
+            validate_coco_dict(data, source=str(ann_file), purpose='evaluation')
+        coco = COCO()
+        coco.dataset = data
+        with contextlib.redirect_stdout(io.StringIO()):  # "creating index..."
+            coco.createIndex()
+        coco.img_ann_map, coco.cat_img_map = coco.imgToAnns, coco.catToImgs
+        return coco
+
     def _ground_truth(self) -> GroundTruth:
         """Columns of the annotation file (built once)."""
         if self._gt is None:
@@ -510,14 +547,13 @@ class OpenWorldCocoMetric(CocoMetric):
         return None
 
     def save_outputs(self, metrics: Dict[str, float], curves: dict,
-                     out_dir: Optional[str], extra: Optional[dict] = None) -> Optional[str]:
+                     out_dir: Optional[str]) -> Optional[str]:
         """Write ``open_world_metrics.json`` and ``ar_vs_proposals.png`` into ``out_dir``.
 
         Args:
             metrics (dict): As :meth:`evaluate_detections` returns.
             curves (dict): As :meth:`evaluate_detections` returns.
             out_dir (str, optional): The directory; nothing is written without one.
-            extra (dict, optional): More top-level entries of the json.
 
         Returns:
             str | None: The PNG path.
@@ -526,7 +562,7 @@ class OpenWorldCocoMetric(CocoMetric):
             return None
         os.makedirs(out_dir, exist_ok=True)
         with open(osp.join(out_dir, 'open_world_metrics.json'), 'w') as f:
-            json.dump(dict(**(extra or {}), metrics=metrics, ar_vs_proposals=curves,
+            json.dump(dict(metrics=metrics, ar_vs_proposals=curves,
                            known_classes=list(self.known_names),
                            novel_classes=list(self.novel_names),
                            exclude_known_from_budget=self.exclude_known_from_budget,
