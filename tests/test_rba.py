@@ -17,9 +17,14 @@ import mmowp  # noqa: F401  (registration)
 from mmowp.datasets import GeneratorConfig, generate
 from mmowp.datasets.transforms import PACK_META_KEYS
 from mmowp.evaluation.unknown_detection_metric import UnknownDetectionMetric, outlier_scores
-from mmowp.models.dense_heads import OWPFCOSHead
+from mmowp.models.dense_heads import OWPFCOSHead, RbAOWPFCOSHead
 from mmowp.models.losses.rba_loss import RbALoss
-from mmowp.models.utils.rba import RBA_SCORE_MODES, rba, rba_affine, rba_mode_scores, rba_rejection
+from mmowp.models.utils.rba import rba, rba_affine, rba_rejection
+from mmowp.models.utils.scoring import RBA_SCORE_MODES, ScoreMode
+
+
+def rba_mode_scores(mode, logits, obj):
+    return ScoreMode.parse(mode).agnostic_scores(logits, obj)
 
 IMG_H, IMG_W = 64, 96
 STRIDES = (8, 16, 32)
@@ -45,7 +50,7 @@ def test_rba_score_hand_computed():
                                obj['iou'] * rba_rejection(logits))
     torch.testing.assert_close(rba_mode_scores('sqrt(centerness*iou)*rba', logits, obj),
                                torch.sqrt(obj['centerness'] * obj['iou']) * rba_affine(logits))
-    with pytest.raises(ValueError, match='not an RbA score mode'):
+    with pytest.raises(ValueError, match='keeps the classes'):
         rba_mode_scores('cls*iou', logits, obj)
 
 
@@ -193,7 +198,7 @@ def metas(outliers=((), ((50., 20., 90., 60.), ))):
 
 def test_head_rba_loss_only_through_outlier_locations():
     # gradient exactly at the outlier locations where some class logit is > 0 (a vote)
-    head = OWPFCOSHead(**head_cfg(), loss_rba=dict(type='RbALoss', alpha=5.0))
+    head = RbAOWPFCOSHead(**head_cfg(), loss_rba=dict(type='RbALoss', alpha=5.0))
     cls, bbox, obj = head_inputs(requires_grad=True)
     losses = head.loss_by_feat(cls, bbox, obj, gts(), metas())
     grads = torch.autograd.grad(losses['loss_rba'], cls)
@@ -227,7 +232,7 @@ def test_head_rba_loss_only_through_outlier_locations():
     with pytest.raises(KeyError, match='outlier_bboxes'):
         head.loss_by_feat(cls, bbox, obj, gts(), [dict(img_shape=(IMG_H, IMG_W))] * 2)
     with pytest.raises(ValueError, match='train_cls=False'):
-        OWPFCOSHead(**head_cfg(), train_cls=False, loss_rba=dict(type='RbALoss'))
+        RbAOWPFCOSHead(**head_cfg(), train_cls=False, loss_rba=dict(type='RbALoss'))
 
 
 @pytest.mark.parametrize('mode', RBA_SCORE_MODES)
@@ -247,7 +252,7 @@ def test_head_rba_score_modes(mode):
 
 def test_head_known_and_unknown_in_one_pass():
     thr = 0.3
-    head = OWPFCOSHead(**head_cfg(), score_mode='cls*iou', unknown_score_mode='iou*rej',
+    head = RbAOWPFCOSHead(**head_cfg(), score_mode='cls*iou', unknown_score_mode='iou*rej',
                        unknown_score_thr=thr).eval()
     cls, bbox, obj = head_inputs()
     logits = cls[0][0].permute(1, 2, 0).reshape(-1, K)
@@ -265,13 +270,13 @@ def test_head_known_and_unknown_in_one_pass():
     for r in results:
         assert (r.scores[r.labels == K] >= thr).all()
     with pytest.raises(ValueError, match='class-aware'):
-        OWPFCOSHead(**head_cfg(), score_mode='iou', unknown_score_mode='iou*rej')
+        RbAOWPFCOSHead(**head_cfg(), score_mode='iou', unknown_score_mode='iou*rej')
     with pytest.raises(ValueError, match='unknown_score_mode must be one of'):
-        OWPFCOSHead(**head_cfg(), score_mode='cls*iou', unknown_score_mode='iou')
+        RbAOWPFCOSHead(**head_cfg(), score_mode='cls*iou', unknown_score_mode='iou')
 
 
 def test_head_unknown_maps():
-    head = OWPFCOSHead(**head_cfg(), score_mode='cls*iou').eval()
+    head = RbAOWPFCOSHead(**head_cfg(), score_mode='cls*iou').eval()
     head.test_cfg['return_unknown_maps'] = 'centerness*rej'
     cls, bbox, obj = head_inputs()
     results = head.predict_by_feat(cls, bbox, obj, batch_img_metas=metas())

@@ -47,6 +47,9 @@ BUILD_CFGS = {
     ('MODELS', 'PGOWPFCOSHead'): dict(_HEAD, objectness=('iou', ), score_mode='cls*iou',
                                       loss_pg=dict(type='PolicyGradientLoss')),
     ('MODELS', 'PolicyGradientLoss'): dict(num_samples=4),
+    ('MODELS', 'RbAOWPFCOSHead'): dict(_HEAD, objectness=('iou', ), score_mode='cls*iou',
+                                       unknown_score_mode='iou*rej',
+                                       loss_rba=dict(type='RbALoss')),
     ('MODELS', 'RbALoss'): dict(alpha=5.0),
     ('MODELS', 'UnknownObjectMaskedLoss'): dict(loss_cls=_FOCAL, thr=0.95, start_iter=5000),
     ('OPTIM_WRAPPER_CONSTRUCTORS', 'FreezeOptimWrapperConstructor'): dict(

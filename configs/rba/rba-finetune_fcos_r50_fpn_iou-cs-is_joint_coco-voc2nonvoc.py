@@ -14,6 +14,7 @@
 _base_ = './rba-score_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
 
 model = dict(bbox_head=dict(
+    type='RbAOWPFCOSHead',
     loss_rba=dict(type='RbALoss', alpha=5.0, votes='positive', loss_weight=1.0)))
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),

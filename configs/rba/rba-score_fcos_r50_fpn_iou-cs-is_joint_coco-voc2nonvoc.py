@@ -10,7 +10,7 @@ _base_ = '../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py
 
 load_from = 'work_dirs/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc/iter_90000.pth'
 model = dict(
-    bbox_head=dict(score_mode='iou*rej'),
+    bbox_head=dict(type='RbAOWPFCOSHead', score_mode='iou*rej'),
     test_cfg=dict(score_thr=0.0, return_unknown_maps=True))
 data_root = 'data/coco/'  # as the base; tools/test.py --cfg-options data_root=... moves it
 val_ann = data_root + 'annotations/instances_val2017.json'

@@ -13,7 +13,8 @@ _base_ = './rba-score_fcos_toy_iou-cs-is_joint_owd-shapes.py'
 
 model = dict(
     backbone=dict(norm_eval=True),  # frozen BN statistics too
-    bbox_head=dict(loss_rba=dict(type='RbALoss', alpha=5.0, votes='positive', loss_weight=1.0)))
+    bbox_head=dict(type='RbAOWPFCOSHead',
+                   loss_rba=dict(type='RbALoss', alpha=5.0, votes='positive', loss_weight=1.0)))
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True),

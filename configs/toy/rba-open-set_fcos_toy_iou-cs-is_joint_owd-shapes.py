@@ -6,7 +6,8 @@ _base_ = './rba-finetune_fcos_toy_iou-cs-is_joint_owd-shapes.py'
 
 load_from = 'work_dirs/rba-finetune_fcos_toy_iou-cs-is_joint_owd-shapes/iter_100.pth'
 model = dict(
-    bbox_head=dict(score_mode='cls*iou', unknown_score_mode='iou*rej', unknown_score_thr=0.5),
+    bbox_head=dict(type='RbAOWPFCOSHead', score_mode='cls*iou', unknown_score_mode='iou*rej',
+                   unknown_score_thr=0.5),
     test_cfg=dict(score_thr=0.01, return_unknown_maps=False))
 val_evaluator = dict(
     _delete_=True, type='UnknownDetectionMetric',

@@ -8,7 +8,7 @@ _base_ = './owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'
 
 load_from = 'work_dirs/owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes/iter_600.pth'
 model = dict(
-    bbox_head=dict(score_mode='iou*rej'),
+    bbox_head=dict(type='RbAOWPFCOSHead', score_mode='iou*rej'),
     test_cfg=dict(score_thr=0.0, return_unknown_maps=True))
 data_root = 'data/owd_shapes/'  # as the base; tools/train.py --data-root moves the ann_files
 val_ann = data_root + 'annotations/instances_val.json'

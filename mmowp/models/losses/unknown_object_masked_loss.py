@@ -69,6 +69,8 @@ from mmdet.utils import ConfigType
 from mmengine.logging import MessageHub
 from torch import Tensor
 
+from ..utils.scoring import OBJECTNESS_FACTORS, ScoreMode
+
 
 @MODELS.register_module()
 class UnknownObjectMaskedLoss(nn.Module):
@@ -100,7 +102,7 @@ class UnknownObjectMaskedLoss(nn.Module):
     #: Tells a head to pass objectness, inside_gt, points, bboxes and img_inds.
     uses_head_context = True
     #: Accepted values of ``objectness_key``.
-    OBJECTNESS_KEYS = ('iou', 'centerness', 'sqrt(centerness*iou)')
+    OBJECTNESS_KEYS = tuple(OBJECTNESS_FACTORS)
 
     def __init__(self,
                  loss_cls: ConfigType,
@@ -162,16 +164,11 @@ class UnknownObjectMaskedLoss(nn.Module):
                     'UnknownObjectMaskedLoss: the head passes several objectness branches '
                     f'{sorted(objectness)}; set objectness_key to one of {self.OBJECTNESS_KEYS}')
             return next(iter(objectness.values()))
-        if key == 'sqrt(centerness*iou)':
-            missing = [b for b in ('centerness', 'iou') if b not in objectness]
-            if missing:
-                raise ValueError(f'UnknownObjectMaskedLoss: objectness_key={key!r} needs the '
-                                 f'branches {missing} that the head does not have')
-            return torch.sqrt(objectness['centerness'] * objectness['iou'])
-        if key not in objectness:
-            raise ValueError(f'UnknownObjectMaskedLoss: objectness_key={key!r}, but the head '
-                             f'only has the branches {sorted(objectness)}')
-        return objectness[key]
+        missing = [b for b in ScoreMode.parse(key).branches if b not in objectness]
+        if missing:
+            raise ValueError(f'UnknownObjectMaskedLoss: objectness_key={key!r} needs the '
+                             f'branches {missing}, but the head only has {sorted(objectness)}')
+        return ScoreMode.parse(key).objectness_factor(objectness)
 
     def is_active(self) -> bool:
         """Whether masking applies at the current iteration (``iter >= start_iter``)."""

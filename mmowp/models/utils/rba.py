@@ -33,26 +33,13 @@ location accepted by exactly one class. Two normalisations to ``[0, 1]`` are pro
   (:class:`~mmowp.models.losses.RbALoss`, Eq. 6) is built on the same votes, so
   fine-tuning maximises exactly this score on outlier locations.
 
-Class-agnostic score modes (:data:`RBA_SCORE_MODES`, used by
-:class:`~mmowp.models.dense_heads.OWPFCOSHead`, see :func:`rba_mode_scores`)::
-
-    'rba'                          (RbA + K) / (2K)
-    'rej'                          clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1)
-    '<obj>*rba', '<obj>*rej'       objectness(x) * the above, where <obj> is
-                                   'centerness', 'iou' or 'sqrt(centerness*iou)'
+The score modes built on these functions (``'rba'``, ``'rej'``, ``'iou*rej'``, ...) are parsed
+and computed by :mod:`mmowp.models.utils.scoring`.
 """
-from typing import Dict, Sequence, Tuple
+from typing import Sequence
 
 import torch
 from torch import Tensor
-
-#: Objectness factors that can multiply an RbA normalisation in a score mode.
-RBA_OBJECTNESS = ('centerness', 'iou', 'sqrt(centerness*iou)')
-#: RbA normalisations (the suffix of a score mode).
-RBA_NORMS = ('rba', 'rej')
-#: Class-agnostic score modes built on RbA, see the module docstring.
-RBA_SCORE_MODES: Tuple[str, ...] = RBA_NORMS + tuple(
-    f'{obj}*{norm}' for norm in RBA_NORMS for obj in RBA_OBJECTNESS)
 
 
 def rba(cls_logits: Tensor) -> Tensor:
@@ -97,64 +84,6 @@ def rba_rejection(cls_logits: Tensor) -> Tensor:
     """Rejection probability ``clamp(1 - sum_k tanh(max(L_k, 0)), 0, 1)`` (Eq. 4 on the
     positive part of the logits, :func:`rba_votes`; score mode ``'rej'``)."""
     return (1.0 - rba_votes(cls_logits)).clamp(min=0.0, max=1.0)
-
-
-def objectness_score(name: str, obj_probs: Dict[str, Tensor]) -> Tensor:
-    """The objectness factor ``name`` from per-branch sigmoid probabilities.
-
-    Args:
-        name (str): ``'centerness'``, ``'iou'`` or ``'sqrt(centerness*iou)'``.
-        obj_probs (dict[str, Tensor]): Branch name -> (N,) probabilities.
-
-    Returns:
-        Tensor: (N,) objectness in [0, 1].
-    """
-    if name == 'sqrt(centerness*iou)':
-        return torch.sqrt(obj_probs['centerness'] * obj_probs['iou'])
-    if name in ('centerness', 'iou'):
-        return obj_probs[name]
-    raise ValueError(f'unknown objectness factor {name!r}; expected one of {RBA_OBJECTNESS}')
-
-
-def rba_mode_scores(mode: str, cls_logits: Tensor, obj_probs: Dict[str, Tensor]) -> Tensor:
-    """Per-location score of a class-agnostic RbA score mode (:data:`RBA_SCORE_MODES`).
-
-    Args:
-        mode (str): E.g. ``'rba'``, ``'rej'``, ``'iou*rej'``.
-        cls_logits (Tensor): (N, K) class logits.
-        obj_probs (dict[str, Tensor]): Objectness branch -> (N,) sigmoid probabilities.
-
-    Returns:
-        Tensor: (N,) scores in [0, 1].
-    """
-    if mode not in RBA_SCORE_MODES:
-        raise ValueError(f'{mode!r} is not an RbA score mode; expected one of {RBA_SCORE_MODES}')
-    obj, _, norm = mode.rpartition('*')
-    score = rba_affine(cls_logits) if norm == 'rba' else rba_rejection(cls_logits)
-    if obj:
-        score = objectness_score(obj, obj_probs) * score
-    return score
-
-
-#: Class-agnostic score modes usable as a per-location unknown score: the RbA modes and,
-#: as the objectness-only baseline, the objectness factors.
-UNKNOWN_MAP_MODES: Tuple[str, ...] = RBA_SCORE_MODES + RBA_OBJECTNESS
-
-
-def class_agnostic_scores(mode: str, cls_logits: Tensor, obj_probs: Dict[str, Tensor]) -> Tensor:
-    """Per-location score of any mode of :data:`UNKNOWN_MAP_MODES`.
-
-    Args:
-        mode (str): An RbA score mode or an objectness factor (``'iou'`` ...).
-        cls_logits (Tensor): (N, K) class logits.
-        obj_probs (dict[str, Tensor]): Objectness branch -> (N,) sigmoid probabilities.
-
-    Returns:
-        Tensor: (N,) scores in [0, 1].
-    """
-    if mode in RBA_OBJECTNESS:
-        return objectness_score(mode, obj_probs)
-    return rba_mode_scores(mode, cls_logits, obj_probs)
 
 
 def points_in_boxes(points: Tensor, boxes: Tensor) -> Tensor:
