@@ -5,6 +5,10 @@
   per-image predictions gathered across ranks (``--out``) are the same images, once each, in
   the dataset order, with the same boxes, and the open-world metrics are equal. The val set
   has an odd number of images, so DefaultSampler pads one rank; the padding must be dropped.
+* at COCO val's size (5,001 images: shards of 2,501 + 2,500 real images, the second padded
+  with a repeat of the first image), ``OpenWorldCocoMetric`` on 2 gloo processes gives
+  exactly the 1-process numbers, both protocols (fake predictions, a few boxes per image,
+  so no model runs: tests/_dist_metric_worker.py).
 """
 import json
 import os
@@ -111,3 +115,59 @@ def test_two_process_train_and_eval_equal_single_process(odd_owd, tmp_path):
     for key in ('k', 'novel', 'base'):
         np.testing.assert_allclose(np.asarray(curves[1][key], float),
                                    np.asarray(curves[0][key], float), atol=1e-9)
+
+
+NUM_BIG = 5001  # odd: DefaultSampler pads the second of 2 shards with a repeat of image 0
+
+
+def _big_gt(path: str) -> list:
+    """5,001 images, 0-4 objects each over 2 base and 2 novel classes."""
+    rng = np.random.default_rng(3)
+    images = [dict(id=i + 1, width=128, height=128) for i in range(NUM_BIG)]
+    anns = []
+    for im in images:
+        for _ in range(int(rng.integers(0, 5))):
+            x, y = rng.uniform(0, 85, 2)
+            w, h = rng.uniform(4, 40, 2)
+            anns.append(dict(id=len(anns) + 1, image_id=im['id'],
+                             category_id=int(rng.integers(1, 5)),
+                             bbox=[float(x), float(y), float(w), float(h)],
+                             area=float(w * h), iscrowd=0))
+    cats = [dict(id=i + 1, name=n) for i, n in enumerate(('base_a', 'base_b', 'novel_a',
+                                                           'novel_b'))]
+    with open(path, 'w') as f:
+        json.dump(dict(images=images, annotations=anns, categories=cats), f)
+    return [im['id'] for im in images]
+
+
+def test_uneven_shards_metric_equals_single_process(tmp_path, monkeypatch):
+    from ._dist_metric_worker import main as run_worker
+    gt = str(tmp_path / 'gt.json')
+    ids = _big_gt(gt)
+    single, dist = tmp_path / 'single', tmp_path / 'dist'
+    single.mkdir()
+    dist.mkdir()
+    env = _env()
+    env.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=env['PORT'], WORLD_SIZE='2')
+    procs = [subprocess.Popen([sys.executable, '-m', 'tests._dist_metric_worker', gt,
+                               str(dist)], cwd=REPO_ROOT, env=dict(env, RANK=str(r)),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for r in range(2)]
+    # the 1-process reference in this process while the 2 ranks run
+    monkeypatch.setenv('WORLD_SIZE', '1')
+    run_worker(gt, str(single))
+    logs = [p.communicate(timeout=600)[0] for p in procs]
+    for r, (p, log) in enumerate(zip(procs, logs)):
+        assert p.returncode == 0, f'rank {r} failed:\n{log[-4000:]}'
+        assert 'Warning' not in log, log[-4000:]
+
+    shards = [json.loads((dist / f'shard_{r}.json').read_text()) for r in range(2)]
+    assert [s['shard_size'] for s in shards] == [2501, 2501]  # 5,002 indices: one is padding
+    assert shards[0]['metrics'] == shards[1]['metrics']  # broadcast to every rank
+    d = json.loads((dist / 'metrics.json').read_text())
+    s = json.loads((single / 'metrics.json').read_text())
+    assert d['gathered'] == s['gathered'] == ids  # once each, dataset order, padding dropped
+    assert d['metrics'].keys() == s['metrics'].keys()
+    assert any('removed' in k for k in d['metrics'])  # both protocols
+    assert d['metrics'] == s['metrics']  # exactly
+    assert 0 < s['metrics']['coco/novel_AR@1'] < s['metrics']['coco/novel_AR@10'] < 1
