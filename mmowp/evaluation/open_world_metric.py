@@ -547,13 +547,14 @@ class OpenWorldCocoMetric(CocoMetric):
         return None
 
     def save_outputs(self, metrics: Dict[str, float], curves: dict,
-                     out_dir: Optional[str]) -> Optional[str]:
+                     out_dir: Optional[str], extra: Optional[dict] = None) -> Optional[str]:
         """Write ``open_world_metrics.json`` and ``ar_vs_proposals.png`` into ``out_dir``.
 
         Args:
             metrics (dict): As :meth:`evaluate_detections` returns.
             curves (dict): As :meth:`evaluate_detections` returns.
             out_dir (str, optional): The directory; nothing is written without one.
+            extra (dict, optional): More top-level entries of the json.
 
         Returns:
             str | None: The PNG path.
@@ -562,7 +563,7 @@ class OpenWorldCocoMetric(CocoMetric):
             return None
         os.makedirs(out_dir, exist_ok=True)
         with open(osp.join(out_dir, 'open_world_metrics.json'), 'w') as f:
-            json.dump(dict(metrics=metrics, ar_vs_proposals=curves,
+            json.dump(dict(**(extra or {}), metrics=metrics, ar_vs_proposals=curves,
                            known_classes=list(self.known_names),
                            novel_classes=list(self.novel_names),
                            exclude_known_from_budget=self.exclude_known_from_budget,
