@@ -7,5 +7,8 @@ custom_imports = dict(imports=['mmowp'], allow_failed_imports=False)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10000, max_keep_ckpts=3))
+# stop a diverging run (NaN/inf loss) at once, naming the iteration and the loss term;
+# a config that sets its own custom_hooks must list this hook again
+custom_hooks = [dict(type='CheckInvalidLossTermHook', interval=1)]
 # known / novel / other proposals in different colours (tools/test.py --show-dir)
 visualizer = dict(type='OpenWorldDetLocalVisualizer')

@@ -1,1 +1,3 @@
+from .check_invalid_loss_term_hook import CheckInvalidLossTermHook, InvalidLossError
 
+__all__ = ['CheckInvalidLossTermHook', 'InvalidLossError']
