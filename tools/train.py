@@ -12,6 +12,7 @@ if osp.isfile(osp.join(_REPO, 'setup.py')) and osp.isdir(osp.join(_REPO, 'mmowp'
 from mmengine.runner import Runner
 
 import mmowp  # noqa: F401  (registers mmowp, fixes checkpoint loading under torch >= 2.6)
+from mmowp.utils.checkpoint import check_checkpoint_complete, find_resumable_checkpoint
 from mmowp.utils.config import add_runner_args, load_run_config
 from mmowp.utils.dist import setup_cpu_distributed
 
@@ -34,9 +35,14 @@ def main():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # the newest *complete* checkpoint (truncated ones are skipped with a warning);
+        # none yet: start as without --resume (a config's load_from still loads)
+        found = find_resumable_checkpoint(cfg.work_dir)
+        cfg.resume = found is not None
+        cfg.load_from = found if found is not None else cfg.get('load_from')
     elif args.resume is not None:
+        if '://' not in args.resume:
+            check_checkpoint_complete(args.resume)  # a truncated file: say so, by name
         cfg.resume = True
         cfg.load_from = args.resume
     setup_cpu_distributed(cfg)

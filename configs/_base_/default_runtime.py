@@ -5,8 +5,12 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmowp'], allow_failed_imports=False)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+# AtomicCheckpointHook: CheckpointHook whose checkpoints are complete or absent, never
+# truncated, so `tools/train.py --resume` always finds the last complete one. Child configs
+# change its arguments, not its type.
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10000, max_keep_ckpts=3))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=10000,
+                    max_keep_ckpts=3))
 # stop a diverging run (NaN/inf loss) at once, naming the iteration and the loss term;
 # a config that sets its own custom_hooks must list this hook again
 custom_hooks = [dict(type='CheckInvalidLossTermHook', interval=1)]

@@ -8,4 +8,4 @@ randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=600, max_keep_ckpts=1))
+    checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))
