@@ -30,6 +30,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmowp  # noqa: F401
+from mmowp.datasets.transforms import ImageDecodeError
 from mmowp.evaluation import OpenWorldCocoMetric
 from mmowp.utils.checkpoint import check_checkpoint_compatible
 from mmowp.utils.config import apply_data_root
@@ -121,7 +122,8 @@ def test_corrupt_image_named_when_loaded(user_data):
     user_data.freeze()
     ds = _build(user_data.path)
     idx = [i for i in range(len(ds)) if ds.get_data_info(i)['img_path'] == path][0]
-    with pytest.raises(AssertionError, match=f'failed to load image: {path}'):
+    with pytest.raises(ImageDecodeError,
+                       match=f'failed to load image: {path} ' + r'\(image id \d+\)'):
         ds[idx]
 
 

@@ -1,3 +1,4 @@
+from .loading import CheckedLoadImageFromFile, ImageDecodeError
 from .outlier_paste import PACK_META_KEYS, OutlierPaste
 
-__all__ = ['PACK_META_KEYS', 'OutlierPaste']
+__all__ = ['CheckedLoadImageFromFile', 'ImageDecodeError', 'PACK_META_KEYS', 'OutlierPaste']
