@@ -4,13 +4,14 @@ Like mmdet's own setup.py, the build copies ``configs/`` and the training/testin
 scripts of ``tools/`` into ``mmowp/.mim`` so that ``mim train mmowp <config>`` and
 ``mim test mmowp <config>`` find them inside the installed package.
 """
+import os
 import os.path as osp
 import shutil
 
 from setuptools import setup
 
 ROOT = osp.dirname(osp.abspath(__file__))
-MIM_FILES = ('configs', 'tools')
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
 def add_mim_extension() -> None:
@@ -18,13 +19,16 @@ def add_mim_extension() -> None:
     for name in MIM_FILES:
         src = osp.join(ROOT, name)
         dst = osp.join(mim_dir, name)
-        if not osp.isdir(src):
+        if not osp.exists(src):
             continue
         if osp.islink(dst) or osp.isfile(dst):
-            import os
             os.remove(dst)
         elif osp.isdir(dst):
             shutil.rmtree(dst)
+        if osp.isfile(src):  # model-index.yml: read by mmengine for `mmowp::` config paths
+            os.makedirs(mim_dir, exist_ok=True)
+            shutil.copyfile(src, dst)
+            continue
         shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
 
 

@@ -38,7 +38,7 @@ def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist')
-    cfg = load_run_config(args)
+    cfg = load_run_config(args, phases=('test',))
     cfg.load_from = args.checkpoint
     if args.show_dir:
         vis = cfg.default_hooks.get('visualization')

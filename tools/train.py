@@ -30,7 +30,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = load_run_config(args)
+    cfg = load_run_config(args, phases=('train', 'val'))
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
