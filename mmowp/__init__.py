@@ -7,6 +7,7 @@ MMEngine resolve ``_base_ = 'mmowp::<path under configs/>'`` in configs written 
 the checkout (:mod:`mmowp.utils.mim`, :mod:`mmowp.registry`).
 """
 from . import datasets, engine, evaluation, models, registry, utils, visualization  # noqa: F401
+from .utils import model_zoo  # noqa: F401  (registers LoadFromAdapterHook)
 from .utils.mim import register_mmowp_config_scope
 from .version import __version__
 

@@ -15,6 +15,7 @@ import mmowp  # noqa: F401  (registers mmowp, fixes checkpoint loading under tor
 from mmowp.utils.checkpoint import check_checkpoint_complete, find_resumable_checkpoint
 from mmowp.utils.config import add_runner_args, load_run_config
 from mmowp.utils.dist import setup_cpu_distributed
+from mmowp.utils.model_zoo import add_load_from_adapter
 
 
 def parse_args():
@@ -45,6 +46,7 @@ def main():
             check_checkpoint_complete(args.resume)  # a truncated file: say so, by name
         cfg.resume = True
         cfg.load_from = args.resume
+    add_load_from_adapter(cfg)  # load_from: name new branches, clear error on a mismatch
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
