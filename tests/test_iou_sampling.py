@@ -15,6 +15,8 @@ from mmengine.structures import InstanceData
 import mmowp  # noqa: F401  (registration)
 from mmowp.models.dense_heads import OWPFCOSHead
 
+from ._helpers import head_cfg, instances, metas
+
 STRIDES = (8, 16)
 IMG = 64
 GT_A = (2., 2., 30., 30.)    # covers x, y in {4, 12, 20, 28} of the stride-8 level
@@ -44,14 +46,12 @@ def grid() -> list:
 def make_head(**kwargs) -> OWPFCOSHead:
     # the stride-16 level takes no box (regress range), so its locations inside A or B are
     # not FCOS foreground: IoU Sampling must not sample them even with a bad box
-    cfg = dict(num_classes=2, in_channels=16, feat_channels=16, stacked_convs=1,
-               strides=STRIDES, regress_ranges=((-1, 1e8), (1e7, 1e8)),
-               norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
-               center_sampling=True, center_sample_radius=1.5, objectness=('iou', ),
-               score_mode='iou', iou_sampling_thr=0.3, train_cls=False,
-               centerness_on_reg=True)
+    cfg = dict(center_sampling=True, center_sample_radius=1.5, objectness=('iou', ),
+               score_mode='iou', iou_sampling_thr=0.3, train_cls=False, centerness_on_reg=True)
     cfg.update(kwargs)
-    return OWPFCOSHead(**cfg)
+    return OWPFCOSHead(**head_cfg(num_classes=2, channels=16, stacked_convs=1, strides=STRIDES,
+                                  regress_ranges=((-1, 1e8), (1e7, 1e8)), num_groups=4,
+                                  test_cfg=None, **cfg))
 
 
 def bad_box(x: float, y: float, box: tuple) -> bool:
@@ -76,7 +76,7 @@ def predicted_distances() -> list:
 
 
 def gt() -> InstanceData:
-    return InstanceData(bboxes=torch.tensor([GT_A, GT_B]), labels=torch.tensor([0, 1]))
+    return instances([GT_A, GT_B], [0, 1])
 
 
 def oracle_iou(x: float, y: float, pred: torch.Tensor, box: tuple) -> float:
@@ -161,8 +161,7 @@ def test_iou_loss_averages_over_the_sampled_locations(mode):
     g = torch.Generator().manual_seed(0)
     logits = [torch.randn(1, 1, IMG // s, IMG // s, generator=g) for s in STRIDES]
     cls = [torch.zeros(1, 2, IMG // s, IMG // s) for s in STRIDES]
-    metas = [dict(img_shape=(IMG, IMG), pad_shape=(IMG, IMG), scale_factor=(1., 1.))]
-    losses = head.loss_by_feat(cls, bbox, logits, [gt()], metas)
+    losses = head.loss_by_feat(cls, bbox, logits, [gt()], metas(1, (IMG, IMG)))
     inds, targets = expected_samples(mode)
     pred = logits[0].reshape(-1)[inds]
     expected = F.binary_cross_entropy_with_logits(pred, targets, reduction='sum') / len(inds)

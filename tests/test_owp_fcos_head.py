@@ -1,6 +1,5 @@
-"""Tests of OWPFCOSHead (seed 000 §3.1–3.2, Eq. 1–2, Figures 2–3, Appendix B)."""
+"""Tests of OWPFCOSHead (FCOS-OWP §3.1–3.2, Eq. 1–2, Figures 2–3, Appendix B)."""
 import glob
-import math
 import os.path as osp
 
 import pytest
@@ -17,59 +16,9 @@ import mmowp  # noqa: F401  (registration)
 from mmowp.models.dense_heads import OWPFCOSHead
 from mmowp.models.utils import distance_iou, iou_sampling
 
+from ._helpers import STRIDES, TEST_CFG, C, empty_gt, feats, gts, head_cfg, metas, randomize
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-IMG_H, IMG_W = 64, 96
-STRIDES = (8, 16, 32)
-C = 32
-
-TEST_CFG = dict(nms_pre=200, min_bbox_size=0, score_thr=0.0,
-                nms=dict(type='nms', iou_threshold=0.5), max_per_img=15)
-
-
-def head_cfg(**kwargs):
-    cfg = dict(num_classes=3, in_channels=C, feat_channels=C, stacked_convs=2, strides=STRIDES,
-               regress_ranges=((-1, 24), (24, 48), (48, 1e8)),
-               norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
-               test_cfg=ConfigDict(TEST_CFG))
-    cfg.update(kwargs)
-    return cfg
-
-
-def randomize(head, seed=0):
-    """Weights that give non-trivial scores and boxes of a few strides."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in head.named_parameters():
-            if name.endswith('weight') and p.dim() == 4:
-                p.copy_(torch.randn(p.shape, generator=g) * 0.05)
-            elif name.endswith('bias'):
-                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-        head.conv_reg.bias.add_(1.5)
-    return head
-
-
-def feats(batch=2, seed=1, requires_grad=False):
-    g = torch.Generator().manual_seed(seed)
-    out = [torch.randn(batch, C, math.ceil(IMG_H / s), math.ceil(IMG_W / s), generator=g)
-           for s in STRIDES]
-    return [f.requires_grad_(requires_grad) for f in out]
-
-
-def gts():
-    a = InstanceData(bboxes=torch.tensor([[4., 6., 40., 50.], [30., 10., 90., 60.],
-                                          [50., 40., 70., 60.]]),
-                     labels=torch.tensor([0, 2, 1]))
-    b = InstanceData(bboxes=torch.tensor([[10., 12., 30., 28.]]), labels=torch.tensor([1]))
-    return [a, b]
-
-
-def empty_gt():
-    return InstanceData(bboxes=torch.zeros((0, 4)), labels=torch.zeros((0, ), dtype=torch.long))
-
-
-def metas(batch=2):
-    return [dict(img_shape=(IMG_H, IMG_W), pad_shape=(IMG_H, IMG_W), scale_factor=(1., 1.))
-            for _ in range(batch)]
 
 
 # --------------------------------------------------------------------------- parity

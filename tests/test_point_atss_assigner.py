@@ -17,6 +17,11 @@ import mmowp  # noqa: F401  (registration)
 from mmowp.models.dense_heads import ATSSFCOSHead
 from mmowp.models.task_modules.assigners import PointATSSAssigner
 
+from ._helpers import feats as fpn_feats
+from ._helpers import head_cfg as shared_head_cfg
+from ._helpers import instances
+from ._helpers import metas as image_metas
+
 STRIDES = [8, 16, 32, 64, 128]
 
 
@@ -33,9 +38,7 @@ def point_grid(h, w, strides=STRIDES):
 
 def gts(boxes, labels=None):
     boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
-    if labels is None:
-        labels = torch.arange(len(boxes)) % 3
-    return InstanceData(bboxes=boxes, labels=torch.as_tensor(labels, dtype=torch.long))
+    return instances(boxes, torch.arange(len(boxes)) % 3 if labels is None else labels)
 
 
 def assign(boxes, h=128, w=128, strides=STRIDES, **kwargs):
@@ -212,19 +215,16 @@ def test_registered_in_task_utils():
 
 # ---------------------------------------------------------------- head with the mixin
 def head_cfg(**kwargs):
-    cfg = dict(num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1, strides=STRIDES,
-               norm_cfg=dict(type='GN', num_groups=4, requires_grad=True))
-    cfg.update(kwargs)
-    return cfg
+    return shared_head_cfg(channels=8, stacked_convs=1, strides=STRIDES, num_groups=4,
+                           regress_ranges=None, test_cfg=None, **kwargs)
 
 
 def batch(h=128, w=128):
-    feats = [torch.rand(2, 8, *s) for s in featmap_sizes(h, w)]
     gt_list = [gts([[10.3, 20.1, 70.7, 90.2], [60.2, 5.5, 120.9, 50.3], [70., 60., 90., 100.]],
                    [0, 1, 2]),
                gts(torch.zeros(0, 4), torch.zeros(0))]
-    metas = [dict(img_shape=(h, w), pad_shape=(h, w))] * 2
-    return feats, gt_list, metas
+    return (fpn_feats(channels=8, img_shape=(h, w), strides=STRIDES), gt_list,
+            image_metas(img_shape=(h, w)))
 
 
 @pytest.mark.parametrize('center_sampling', [False, True])

@@ -1,4 +1,5 @@
-"""Policy-gradient loss of seed 004 (Eq. 9-11), its per-image COCO AP and the PG heads."""
+"""Policy-gradient loss of the policy-gradient detector (Rao et al., CVPR 2018), Eq. 9-11,
+its per-image COCO AP and the PG heads."""
 import contextlib
 import io
 
@@ -13,6 +14,10 @@ from pycocotools.cocoeval import COCOeval
 import mmowp  # noqa: F401
 from mmowp.models.losses import PolicyGradientLoss, pg_surrogate_loss
 from mmowp.models.utils import batched_image_ap, image_ap
+
+from ._helpers import feats as fpn_feats
+from ._helpers import head_cfg, instances
+from ._helpers import metas as image_metas
 
 NUM_CLASSES = 4
 
@@ -298,13 +303,8 @@ def test_expectation_estimator_is_conditional_times_draw_frequency():
 
 
 # --------------------------------------------------------------- heads
-HEAD = dict(
-    num_classes=NUM_CLASSES,
-    in_channels=8,
-    feat_channels=8,
-    stacked_convs=1,
-    norm_cfg=None,
-    strides=[8, 16, 32],
+HEAD = head_cfg(
+    num_classes=NUM_CLASSES, channels=8, stacked_convs=1, num_groups=None, test_cfg=None,
     regress_ranges=((-1, 16), (16, 32), (32, 1e8)),
     loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
     loss_bbox=dict(type='IoULoss', loss_weight=1.0),
@@ -313,15 +313,14 @@ HEAD = dict(
 
 def head_inputs(seed=0):
     gen = torch.Generator().manual_seed(seed)
-    feats = [torch.randn(2, 8, 64 // s, 64 // s, generator=gen) for s in (8, 16, 32)]
+    x = fpn_feats(seed=gen, channels=8, img_shape=(64, 64))
     gts = []
     for _ in range(2):
         xy = torch.rand(3, 2, generator=gen) * 30
         wh = 8 + torch.rand(3, 2, generator=gen) * 24
-        gts.append(InstanceData(bboxes=torch.cat([xy, xy + wh], 1),
-                                labels=torch.randint(0, NUM_CLASSES, (3, ), generator=gen)))
-    metas = [dict(img_shape=(64, 64), pad_shape=(64, 64))] * 2
-    return feats, gts, metas
+        gts.append(instances(torch.cat([xy, xy + wh], 1),
+                             torch.randint(0, NUM_CLASSES, (3, ), generator=gen)))
+    return x, gts, image_metas(img_shape=(64, 64))
 
 
 @pytest.mark.parametrize('head_type,extra', [

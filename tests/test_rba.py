@@ -9,8 +9,6 @@ import pytest
 import torch
 from mmcv.transforms import Compose
 from mmdet.registry import MODELS, TRANSFORMS
-from mmengine.config import ConfigDict
-from mmengine.structures import InstanceData
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import mmowp  # noqa: F401  (registration)
@@ -22,12 +20,14 @@ from mmowp.models.losses.rba_loss import RbALoss
 from mmowp.models.utils.rba import rba, rba_affine, rba_rejection
 from mmowp.models.utils.scoring import RBA_SCORE_MODES, ScoreMode
 
+from ._helpers import IMG_H, IMG_W, STRIDES, TEST_CFG, instances
+from ._helpers import head_cfg as shared_head_cfg
+from ._helpers import metas as image_metas
+
 
 def rba_mode_scores(mode, logits, obj):
     return ScoreMode.parse(mode).agnostic_scores(logits, obj)
 
-IMG_H, IMG_W = 64, 96
-STRIDES = (8, 16, 32)
 C = 16
 K = 3
 
@@ -163,14 +163,9 @@ def test_rba_loss_raw_votes_is_the_printed_formula():
 
 
 def head_cfg(**kwargs):
-    cfg = dict(num_classes=K, in_channels=C, feat_channels=C, stacked_convs=1, strides=STRIDES,
-               regress_ranges=((-1, 24), (24, 48), (48, 1e8)), centerness_on_reg=True,
-               norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
-               objectness=('centerness', 'iou'),
-               test_cfg=ConfigDict(nms_pre=200, min_bbox_size=0, score_thr=0.0,
-                                   nms=dict(type='nms', iou_threshold=0.5), max_per_img=20))
-    cfg.update(kwargs)
-    return cfg
+    return shared_head_cfg(num_classes=K, channels=C, stacked_convs=1, num_groups=4,
+                           test_cfg=dict(TEST_CFG, max_per_img=20), centerness_on_reg=True,
+                           objectness=('centerness', 'iou'), **kwargs)
 
 
 def level_sizes():
@@ -187,13 +182,12 @@ def head_inputs(seed=0, requires_grad=False):
 
 
 def gts():
-    return [InstanceData(bboxes=torch.tensor([[4., 6., 40., 50.]]), labels=torch.tensor([1])),
-            InstanceData(bboxes=torch.tensor([[10., 12., 30., 28.]]), labels=torch.tensor([0]))]
+    return [instances([[4., 6., 40., 50.]], [1]), instances([[10., 12., 30., 28.]], [0])]
 
 
 def metas(outliers=((), ((50., 20., 90., 60.), ))):
-    return [dict(img_shape=(IMG_H, IMG_W), pad_shape=(IMG_H, IMG_W), scale_factor=(1., 1.),
-                 outlier_bboxes=np.asarray(o, np.float32).reshape(-1, 4)) for o in outliers]
+    return [dict(m, outlier_bboxes=np.asarray(o, np.float32).reshape(-1, 4))
+            for m, o in zip(image_metas(len(outliers)), outliers)]
 
 
 def test_head_rba_loss_only_through_outlier_locations():

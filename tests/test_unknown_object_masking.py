@@ -1,4 +1,4 @@
-"""Unknown Object Masking (seed 000 §3.3, Appendix A / Table 4): which locations the wrapper
+"""Unknown Object Masking (FCOS-OWP §3.3, Appendix A / Table 4): which locations the wrapper
 ignores, when, and that a head using it trains exactly as without it until ``start_iter``."""
 import math
 import uuid
@@ -6,12 +6,14 @@ import uuid
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmengine.config import ConfigDict
 from mmengine.logging import MessageHub
-from mmengine.structures import InstanceData
 
 import mmowp  # noqa: F401  (registration)
 from mmowp.models.losses import UnknownObjectMaskedLoss
+
+from ._helpers import STRIDES, head_cfg, instances
+from ._helpers import feats as fpn_feats
+from ._helpers import metas as image_metas
 
 FOCAL = dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0)
 
@@ -192,18 +194,16 @@ def test_bad_inputs_raise_clear_errors(hub):
 
 # ----------------------------------------------------------------- with the OWP FCOS head
 IMG = 64
-STRIDES = (8, 16, 32)
 
 
 def owp_head(loss_cls, seed=0):
     torch.manual_seed(seed)
-    head = MODELS.build(dict(
-        type='OWPFCOSHead', num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1,
-        strides=STRIDES, regress_ranges=((-1, 16), (16, 32), (32, 1e8)),
-        norm_cfg=dict(type='GN', num_groups=4, requires_grad=True), centerness_on_reg=True,
-        center_sampling=True, objectness=('iou', ), iou_sampling_thr=0.3, score_mode='cls*iou',
-        loss_cls=loss_cls, test_cfg=ConfigDict(nms_pre=100, score_thr=0.0, max_per_img=10,
-                                               nms=dict(type='nms', iou_threshold=0.5))))
+    head = MODELS.build(dict(type='OWPFCOSHead', **head_cfg(
+        channels=16, stacked_convs=1, num_groups=4, regress_ranges=((-1, 16), (16, 32), (32, 1e8)),
+        test_cfg=dict(nms_pre=100, score_thr=0.0, max_per_img=10,
+                      nms=dict(type='nms', iou_threshold=0.5)),
+        centerness_on_reg=True, center_sampling=True, objectness=('iou', ), iou_sampling_thr=0.3,
+        score_mode='cls*iou', loss_cls=loss_cls)))
     with torch.no_grad():
         head.conv_iou.bias.fill_(3.0)       # objectness ~0.95 everywhere
     head.train()
@@ -211,14 +211,10 @@ def owp_head(loss_cls, seed=0):
 
 
 def head_inputs():
-    g = torch.Generator().manual_seed(1)
-    feats = [torch.randn(2, 16, math.ceil(IMG / s), math.ceil(IMG / s), generator=g)
-             for s in STRIDES]
-    gts = [InstanceData(bboxes=torch.tensor([[4., 4., 30., 28.]]), labels=torch.tensor([1])),
-           InstanceData(bboxes=torch.tensor([[20., 30., 60., 62.], [0., 0., 12., 12.]]),
-                        labels=torch.tensor([0, 2]))]
-    metas = [dict(img_shape=(IMG, IMG), pad_shape=(IMG, IMG)) for _ in range(2)]
-    return feats, gts, metas
+    gts = [instances([[4., 4., 30., 28.]], [1]),
+           instances([[20., 30., 60., 62.], [0., 0., 12., 12.]], [0, 2])]
+    return (fpn_feats(seed=1, channels=16, img_shape=(IMG, IMG)), gts,
+            image_metas(img_shape=(IMG, IMG)))
 
 
 def masked_cfg(**kwargs):
