@@ -226,13 +226,3 @@ def complement_classes(known: Sequence[str], categories: Sequence[dict]) -> Tupl
     known = set(known)
     return tuple(c['name'] for c in sorted(categories, key=lambda c: c['id'])
                  if c['name'] not in known)
-
-
-def category_ids(names: Sequence[str], categories: Sequence[dict]) -> List[int]:
-    """Category ids of ``names`` (category-id order); unknown names raise ``ValueError``."""
-    by_name = {c['name']: c['id'] for c in categories}
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        raise ValueError(f'category names {unknown} are not in the categories; valid names: '
-                         f'{_short(list(by_name))}')
-    return sorted(by_name[n] for n in names)
