@@ -31,6 +31,7 @@ from mmengine.runner import Runner, load_checkpoint
 
 import mmowp  # noqa: F401  (registration)
 from mmowp.utils.config import apply_data_root
+from mmowp.utils.schedule import scale_schedule
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOY = osp.join(ROOT, 'configs', 'toy')
@@ -55,17 +56,6 @@ def parse_args():
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--data-root', help='generated dataset (default: the configs\' data_root)')
     return p.parse_args()
-
-
-def scale_schedule(cfg: Config, iters: int) -> None:
-    factor = iters / cfg.train_cfg.max_iters
-    cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters
-    for sched in cfg.param_scheduler:
-        if sched.get('end') is not None:
-            sched['end'] = min(iters, max(1, round(sched['end'] * factor)))
-        if 'milestones' in sched:
-            sched['milestones'] = [max(1, round(m * factor)) for m in sched['milestones']]
 
 
 def load_cfg(path: str, data_root=None) -> Config:
