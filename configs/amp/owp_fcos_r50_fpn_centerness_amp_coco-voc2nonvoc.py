@@ -1,0 +1,7 @@
+# FCOS-OWP Table 1, OWP row "centerness", with automatic mixed precision: the paper config with only
+# the optimizer wrapper swapped for MMEngine's AmpOptimWrapper (fp16 autocast on CUDA, dynamic loss
+# scaling; gradient clipping unscales first), as mmdet's *_amp-1x_* configs and `tools/train.py
+# --amp` do. Needs a CUDA GPU (AmpOptimWrapper refuses a CPU-only machine).
+_base_ = '../owp/owp_fcos_r50_fpn_centerness_coco-voc2nonvoc.py'
+
+optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
