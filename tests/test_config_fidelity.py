@@ -1,27 +1,38 @@
-"""Every seed-000 paper config resolves to the paper's hyper-parameters (§5 "Implementation
-Details", §3.1 "Inference", §4 recipes) and to the split, score mode, head and recipe of the
-table row it names."""
+"""Every FCOS-OWP paper config resolves to the paper's hyper-parameters (§5 "Implementation
+Details", §3.1 "Inference", §4 recipes) and to the split, score mode, head and recipe of
+the table row it names.
+
+Paper readings checked here (each assertion fails on the configs before them):
+
+* "fb" (Table 3, Appendix A) freezes the backbone, which FCOS-OWP §3.1 defines as "a ResNet [18]
+  Feature Pyramid Network (FPN) backbone": ``frozen_keys`` hold ``backbone.`` *and* ``neck.``,
+  and the ResNet's BN layers are in eval mode during training.
+"""
 import glob
 import os.path as osp
 
 import pytest
+import torch.nn as nn
 from mmdet.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
 
 import mmowp  # noqa: F401  (registration)
 
 from .conftest import CONFIG_ROOT
 
-#: Folders holding the seed-000 paper configs (one per table row / figure cell).
+#: Folders holding the FCOS-OWP paper configs (one per table row / figure cell).
 PAPER_DIRS = ('baseline', 'owp', 'owp_aware', 'unknown_masking', 'lvis')
+#: "fb": FCOS-OWP §3.1's backbone, "a ResNet [18] Feature Pyramid Network (FPN) backbone".
+FB_KEYS = ['backbone.', 'neck.']
 LOC_KEYS = ['bbox_head.reg_convs', 'bbox_head.conv_reg', 'bbox_head.scales',
             'bbox_head.conv_iou']
 CLS_KEYS = ['bbox_head.cls_convs', 'bbox_head.conv_cls']
 OWP_CKPT = 'work_dirs/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc/iter_90000.pth'
 AGNOSTIC = ('centerness', 'iou', 'sqrt(centerness*iou)')
 
-# head settings of the rows (seed 000 §3.2, Table 1)
+# head settings of the rows (FCOS-OWP §3.2, Table 1)
 CENTERNESS = dict(objectness=('centerness', ), score_mode='centerness', center_sampling=False,
                   iou_sampling_thr=None, conditional=False, objectness_sampling='center')
 IOU = dict(CENTERNESS, objectness=('iou', ), score_mode='iou')
@@ -110,7 +121,8 @@ def test_paper_config_resolves_to_paper_hyper_parameters(name):
     path = BY_NAME[name]
     cfg = Config.fromfile(path)
     first = open(path).readline()
-    assert first.startswith('# Seed 000 '), f'{name}: first line must name its table row'
+    assert first.startswith(('# FCOS-OWP ', '# Seed 000 ')), (
+        f'{name}: first line must name its FCOS-OWP table row')
 
     # §5: batch 16 = 8 GPUs x 2 images, SGD 0.01 / 0.9 / 1e-4, 90k iterations, x0.1 at 60k, 80k
     assert cfg.train_dataloader.batch_size == 2
@@ -140,6 +152,7 @@ def test_paper_config_resolves_to_paper_hyper_parameters(name):
     for ev in evaluators(cfg):
         assert ev.type == 'OpenWorldCocoMetric'
         assert ev.known_classes == known and tuple(ev.proposal_nums) == ks
+
 
     # head and score mode of the row
     if exp['head'] == 'fcos':
@@ -172,13 +185,14 @@ def test_paper_config_resolves_to_paper_hyper_parameters(name):
     if recipe == 'frozen':
         assert cfg.load_from == OWP_CKPT
         assert {k: v.lr_mult for k, v in custom.items()} == {k: 1.0 for k in CLS_KEYS}
-    expected_frozen = (['backbone.'] if exp['fb'] else []) + (
-        LOC_KEYS if recipe == 'frozen' else [])
+    # fb = ResNet + FPN (§3.1), BN statistics frozen as well (all stages in eval mode)
+    expected_frozen = (FB_KEYS if exp['fb'] else []) + (LOC_KEYS if recipe == 'frozen' else [])
     assert sorted(frozen) == sorted(expected_frozen)
     if frozen:
         assert cfg.optim_wrapper.constructor == 'FreezeOptimWrapperConstructor'
         assert cfg.model_wrapper_cfg.find_unused_parameters is True
     assert cfg.model.backbone.frozen_stages == (4 if exp['fb'] else 1)
+    assert cfg.model.backbone.norm_eval is True
 
     # Unknown Object Masking (§3.3, Figure 6, Table 4)
     loss_cls = head.loss_cls
@@ -199,7 +213,8 @@ RECIPE_CONFIGS = [n for n, e in sorted(EXPECTED.items())
 @pytest.mark.parametrize('name', RECIPE_CONFIGS)
 def test_recipe_optimizer_resolves_to_paper_learning_rates(name):
     """Built on the real R50-FPN model: localisation at 0.001 (finetune) or absent (frozen),
-    classification at 0.01, the backbone absent in the fb variants."""
+    classification at 0.01, ResNet and FPN absent in the fb variants, whose norm layers keep
+    their running statistics in train mode."""
     exp = EXPECTED[name]
     cfg = Config.fromfile(BY_NAME[name])
     init_default_scope('mmdet')
@@ -224,6 +239,48 @@ def test_recipe_optimizer_resolves_to_paper_learning_rates(name):
             assert n not in lr, n
         else:
             assert lr[n] == pytest.approx(0.001), n
+    neck = [n for n in names.values() if n.startswith('neck.')]
+    assert neck
     if exp['fb']:
-        assert not any(n in lr for n in backbone)
-    assert any(n.startswith('neck.') for n in lr)
+        assert not any(n in lr for n in backbone + neck)
+    else:
+        assert all(n in lr for n in neck)
+    assert_norm_statistics_frozen(model, frozen=exp['fb'])
+
+
+FB_CONFIGS = [n for n, e in sorted(EXPECTED.items()) if e['fb']]
+
+
+def assert_norm_statistics_frozen(model, frozen):
+    """In train mode, the fb rows' ResNet BN layers are in eval mode and neither the FPN nor
+    the head has a norm layer with running statistics (FPN: none; head: GroupNorm)."""
+    model.train()
+    bn = [m for m in model.backbone.modules() if isinstance(m, _BatchNorm)]
+    assert bn
+    if frozen:
+        assert not any(m.training for m in bn)
+    for part in (model.neck, model.bbox_head):
+        assert not any(isinstance(m, _NormBase) and m.track_running_stats
+                       for m in part.modules())
+    assert any(isinstance(m, nn.GroupNorm) for m in model.bbox_head.modules())
+
+
+@pytest.mark.parametrize('name', FB_CONFIGS)
+def test_fb_rows_freeze_resnet_and_fpn(name):
+    """joint fb, frozen fb and finetune fb: every ResNet and FPN parameter is frozen (not only
+    the ResNet), and the constructor accepts the model (its norm-statistics check passes)."""
+    cfg = Config.fromfile(BY_NAME[name])
+    init_default_scope('mmdet')
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    ow = cfg.optim_wrapper.copy()
+    ctor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type=ow.pop('constructor'), optim_wrapper_cfg=ow,
+        paramwise_cfg=ow.pop('paramwise_cfg')))
+    optim = ctor(model).optimizer
+    in_optim = {id(p) for g in optim.param_groups for p in g['params']}
+    for prefix in ('backbone.', 'neck.'):
+        params = [p for n, p in model.named_parameters() if n.startswith(prefix)]
+        assert params, prefix
+        assert not any(p.requires_grad or id(p) in in_optim for p in params), prefix
+

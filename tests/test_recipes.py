@@ -1,16 +1,20 @@
-"""OWP-aware training recipes (seed 000 §4, Appendix A / Table 3) as configs, run through
+"""OWP-aware training recipes (FCOS-OWP §4, Appendix A / Table 3) as configs, run through
 MMEngine's Runner on tiny toy runs: frozen parameters stay bit-identical with no optimizer
-state, finetune parameter groups carry the configured learning rates, and a resumed run keeps
-freezing, learning rates and the Unknown Object Masking schedule."""
+state, "frozen fb" (ResNet + FPN + localisation branches frozen) keeps the OWP checkpoint's
+class-agnostic proposals bit for bit, finetune parameter groups carry the configured learning
+rates, and a resumed run keeps freezing, learning rates and the Unknown Object Masking
+schedule."""
+import copy
 import os.path as osp
 
 import pytest
 import torch
 import torch.nn as nn
-from mmdet.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from mmdet.registry import DATASETS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
+from mmengine.runner import Runner, load_checkpoint
 
 import mmowp  # noqa: F401  (registration)
 from mmowp.engine.optimizers import FreezeOptimWrapperConstructor
@@ -23,6 +27,8 @@ OWP_TOY = osp.join(TOY, 'owp_fcos_toy_iou-cs-is_owd-shapes.py')
 LOC_KEYS = ('bbox_head.reg_convs', 'bbox_head.conv_reg', 'bbox_head.scales',
             'bbox_head.conv_iou')
 CLS_KEYS = ('bbox_head.cls_convs', 'bbox_head.conv_cls')
+#: "fb" = frozen backbone = "a ResNet [18] Feature Pyramid Network (FPN) backbone" (FCOS-OWP §3.1)
+FB_KEYS = ('backbone.', 'neck.')
 
 
 def recipe(name):
@@ -78,9 +84,9 @@ def load_state(path):
 
 @pytest.mark.parametrize('name,frozen_prefixes', [
     ('frozen', LOC_KEYS),
-    ('frozen-fb', ('backbone.', ) + LOC_KEYS),
-    ('joint-fb', ('backbone.', )),
-    ('finetune-fb', ('backbone.', )),
+    ('frozen-fb', FB_KEYS + LOC_KEYS),
+    ('joint-fb', FB_KEYS),
+    ('finetune-fb', FB_KEYS),
 ])
 def test_frozen_params_bit_identical_without_optimizer_state(tiny_owd, tmp_path, owp_ckpt, name,
                                                              frozen_prefixes):
@@ -107,6 +113,66 @@ def test_frozen_params_bit_identical_without_optimizer_state(tiny_owd, tmp_path,
         # the frozen backbone's BN statistics are not updated either (ResNet frozen_stages=4)
         assert all(torch.equal(v, start[k]) for k, v in model.state_dict().items()
                    if k.startswith('backbone.') and 'running' in k)
+
+
+def class_agnostic_proposals(model, batch):
+    """Test-time proposals (boxes, scores, labels per image) of ``model`` on ``batch``."""
+    model.eval()
+    with torch.no_grad():
+        out = model.test_step(batch)
+    return [(r.pred_instances.bboxes, r.pred_instances.scores, r.pred_instances.labels)
+            for r in out]
+
+
+@pytest.mark.parametrize('neck_frozen', [True, False], ids=['config', 'old-config-neck-trained'])
+def test_frozen_fb_keeps_owp_proposals_bit_identical(tiny_owd, tmp_path, owp_ckpt, neck_frozen):
+    """FCOS-OWP Table 3: "frozen fb" has exactly the non-VOC AR10/AR100 of the OWP IOU-CS-IS row
+    (13.08 / 30.19), so its whole localisation path -- ResNet, FPN, regression tower, IoU
+    branch -- is the OWP checkpoint's. After training steps of the toy "frozen fb" config (SGD
+    with momentum and weight decay, lr 0.1 so that anything unfrozen moves), its class-agnostic
+    proposals (the OWP row's score_mode) equal the loaded OWP checkpoint's bit for bit. With the
+    FPN left trainable, as the fb configs did before, they do not (the control case)."""
+    cfg = toy_cfg(recipe('frozen-fb'), tiny_owd, str(tmp_path / 'frozen-fb'), iters=3,
+                  load_from=owp_ckpt)
+    cfg.optim_wrapper.optimizer.lr = 0.1
+    opt = cfg.optim_wrapper.optimizer
+    assert opt.type == 'SGD' and opt.momentum > 0 and opt.weight_decay > 0
+    assert 'neck.' in cfg.optim_wrapper.paramwise_cfg.frozen_keys
+    if not neck_frozen:
+        cfg.optim_wrapper.paramwise_cfg.frozen_keys.remove('neck.')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    trained = runner.model
+    start = load_state(owp_ckpt)
+    params = dict(trained.named_parameters())
+    assert any(not torch.equal(params[n], start[n]) for n in params
+               if n.startswith(CLS_KEYS)), 'the classifier did not train'
+
+    owp_cfg = Config.fromfile(OWP_TOY)
+    apply_data_root(owp_cfg, tiny_owd)
+    init_default_scope('mmdet')
+    owp = MODELS.build(owp_cfg.model)
+    load_checkpoint(owp, owp_ckpt, map_location='cpu', strict=True, logger='silent')
+    # score the trained frozen-fb weights as the OWP row does (class-agnostic), same test_cfg
+    assert owp.bbox_head.class_agnostic and owp.bbox_head.score_mode == 'iou'
+    fb_model = copy.deepcopy(cfg.model)
+    fb_model.bbox_head.score_mode = owp_cfg.model.bbox_head.score_mode
+    scored = MODELS.build(fb_model)
+    scored.load_state_dict(trained.state_dict())
+    assert scored.bbox_head.class_agnostic
+    assert scored.bbox_head.test_cfg == owp.bbox_head.test_cfg
+
+    dataset = DATASETS.build(owp_cfg.test_dataloader.dataset)
+    batch = pseudo_collate([dataset[i] for i in range(4)])
+    got = class_agnostic_proposals(scored, batch)
+    ref = class_agnostic_proposals(owp, batch)
+    assert all(len(b) > 0 for b, _, _ in ref)
+    identical = all(torch.equal(x, y) for g, r in zip(got, ref) for x, y in zip(g, r))
+    assert identical == neck_frozen
+    if neck_frozen:   # the whole localisation path and the backbone's BN statistics
+        state = trained.state_dict()
+        loc = [k for k in state if k.startswith(FB_KEYS + LOC_KEYS)]
+        assert loc and all(torch.equal(state[k], start[k]) for k in loc)
 
 
 def test_finetune_param_groups_carry_configured_lrs(tiny_owd, tmp_path, owp_ckpt):
@@ -217,3 +283,36 @@ def test_constructor_rejects_unknown_keys_and_unsafe_ddp():
     in_optim = {id(p) for g in wrapper.optimizer.param_groups for p in g['params']}
     assert in_optim == {id(p) for p in model[1].parameters()}
     assert not any(p.requires_grad for p in model[0].parameters())
+
+
+def test_constructor_rejects_frozen_norm_layers_that_update_statistics():
+    """Frozen parameters are not enough: a BN layer in train mode still updates its running
+    mean/var, which changes a "frozen" backbone's output. The constructor names such layers
+    and accepts mmdet's switches (ResNet frozen_stages / norm_eval) that put them in eval mode."""
+    init_default_scope('mmdet')
+    optim = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
+
+    def model(**resnet):
+        return nn.ModuleDict(dict(
+            backbone=MODELS.build(dict(type='ResNet', depth=18, base_channels=8,
+                                       norm_cfg=dict(type='BN'), **resnet)),
+            head=nn.Conv2d(64, 1, 1)))
+
+    def build(keys, **resnet):
+        net = model(**resnet)
+        return net, FreezeOptimWrapperConstructor(optim, dict(frozen_keys=list(keys)))
+
+    net, ctor = build(['backbone.'], frozen_stages=-1, norm_eval=False)
+    with pytest.raises(ValueError, match=r'running statistics.*backbone\.bn1'):
+        ctor(net)
+    net, ctor = build(['backbone.layer2'], frozen_stages=1, norm_eval=False)
+    with pytest.raises(ValueError, match=r'backbone\.layer2\.0\.bn1'):
+        ctor(net)
+    for keys, resnet in ((['backbone.'], dict(frozen_stages=4, norm_eval=False)),
+                         (['backbone.'], dict(frozen_stages=-1, norm_eval=True)),
+                         (['backbone.layer1'], dict(frozen_stages=1, norm_eval=False))):
+        net, ctor = build(keys, **resnet)
+        net.eval()
+        ctor(net)
+        # the check runs model.train() and restores every module's mode
+        assert not any(m.training for m in net.modules())
