@@ -7,11 +7,16 @@ Paper readings checked here (each assertion fails on the configs before them):
 * "fb" (Table 3, Appendix A) freezes the backbone, which FCOS-OWP §3.1 defines as "a ResNet [18]
   Feature Pyramid Network (FPN) backbone": ``frozen_keys`` hold ``backbone.`` *and* ``neck.``,
   and the ResNet's BN layers are in eval mode during training.
+* §3.1 "The top 2000 proposals whose scores are above some defined threshold are passed to
+  NMS": OWPFCOSHead configs keep the top 2000 over all FPN levels of an image
+  (``nms_pre_scope='image'``), then 100 (COCO) / 300 (LVIS) boxes; the stock-FCOS and ATSS
+  (Zhang et al., CVPR 2020) configs keep mmdet's per-level ``nms_pre``.
 """
 import glob
 import os.path as osp
 
 import pytest
+import torch
 import torch.nn as nn
 from mmdet.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.config import Config
@@ -19,6 +24,7 @@ from mmengine.registry import init_default_scope
 from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
 
 import mmowp  # noqa: F401  (registration)
+from mmowp.models.dense_heads import OWPFCOSHead
 
 from .conftest import CONFIG_ROOT
 
@@ -134,10 +140,15 @@ def test_paper_config_resolves_to_paper_hyper_parameters(name):
     assert len(steps) == 1 and steps[0].milestones == [60000, 80000] and steps[0].gamma == 0.1
     assert steps[0].by_epoch is False
 
-    # §3.1 inference: top 2000 before NMS, 100 (COCO) / 300 (LVIS) after
+    # §3.1 inference: top 2000 of the image before NMS (stock FCOS: mmdet's per-level top 2000),
+    # 100 (COCO) / 300 (LVIS) after
     test_cfg = cfg.model.test_cfg
     assert test_cfg.nms_pre == 2000
     assert test_cfg.max_per_img == (100 if exp['split'] == 'coco' else 300)
+    if exp['head'] == 'fcos':
+        assert 'nms_pre_scope' not in test_cfg
+    else:
+        assert test_cfg.get('nms_pre_scope') == 'image'
 
     # split: COCO VOC -> non-VOC (20 base classes) or LVIS base (1103) -> novel
     head = cfg.model.bbox_head
@@ -284,3 +295,78 @@ def test_fb_rows_freeze_resnet_and_fpn(name):
         assert params, prefix
         assert not any(p.requires_grad or id(p) in in_optim for p in params), prefix
 
+
+ALL_CONFIGS = sorted(p for p in glob.glob(osp.join(CONFIG_ROOT, '*', '*.py'))
+                     if osp.basename(osp.dirname(p)) not in ('_base_', 'toy'))
+
+
+#: Heads of configs that claim parity with mmdet's FCOS: the stock-FCOS baselines (and the
+#: policy-gradient fine-tune of that baseline) and the ATSS (Zhang et al., CVPR 2020) rows.
+MMDET_PARITY_HEADS = ('FCOSHead', 'ATSSFCOSHead', 'PGFCOSHead')
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=lambda p: osp.relpath(p, CONFIG_ROOT))
+def test_nms_pre_scope_image_exactly_on_owp_heads(path):
+    """FCOS-OWP §3.1 top 2000 per image on every config with an OWP head (OWPFCOSHead and its
+    subclasses: the paper rows and the configs built on them, ATSS-IS, RbA, policy gradient);
+    mmdet's per-level nms_pre (key absent) on the configs that claim parity with mmdet's FCOS."""
+    cfg = Config.fromfile(path)
+    init_default_scope('mmdet')
+    head_type = cfg.model.bbox_head.type
+    test_cfg = cfg.model.test_cfg
+    if head_type in MMDET_PARITY_HEADS:
+        assert 'nms_pre_scope' not in test_cfg
+    else:
+        assert issubclass(MODELS.get(head_type), OWPFCOSHead), head_type
+        assert test_cfg.get('nms_pre_scope') == 'image'
+        assert test_cfg.nms_pre == 2000
+
+
+FEATMAP_SIZES = [(100, 168), (50, 84), (25, 42), (13, 21), (7, 11)]  # 800x1333, padded to 32
+
+
+def pre_nms_candidates(name, seed=0):
+    """Build the head of a paper config with its test_cfg and run ``predict_by_feat`` without
+    NMS on random logits of one 800x1333 image (every level holds more than nms_pre
+    (location, class) pairs above score_thr except the two coarsest): the boxes that NMS
+    would see, the per-level class probabilities and objectness probabilities."""
+    cfg = Config.fromfile(BY_NAME[name])
+    init_default_scope('mmdet')
+    head = MODELS.build(dict(cfg.model.bbox_head, test_cfg=cfg.model.test_cfg))
+    gen = torch.Generator().manual_seed(seed)
+    num_obj = len(getattr(head, 'objectness', ('centerness', )))
+    cls = [torch.randn(1, head.cls_out_channels, h, w, generator=gen) for h, w in FEATMAP_SIZES]
+    obj = [torch.randn(1, num_obj, h, w, generator=gen) for h, w in FEATMAP_SIZES]
+    box = [torch.full((1, 4, h, w), 50.0) for h, w in FEATMAP_SIZES]   # never degenerate
+    meta = dict(img_shape=(800, 1333), ori_shape=(800, 1333), scale_factor=(1.0, 1.0))
+    with torch.no_grad():
+        res = head.predict_by_feat(cls, box, obj, batch_img_metas=[meta], rescale=False,
+                                   with_nms=False)[0]
+    return cfg.model.test_cfg, res, [c.sigmoid() for c in cls], [o.sigmoid() for o in obj]
+
+
+def test_paper_config_passes_top_2000_of_the_image_to_nms():
+    """OWP IOU-CS-IS (score = predicted IoU): exactly the 2000 highest IoU scores above
+    score_thr over all levels reach NMS, not 2000 per level (mmdet: about 5,400 here)."""
+    test_cfg, res, _, obj = pre_nms_candidates('owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py')
+    scores = torch.cat([o.flatten() for o in obj])
+    expected = scores[scores > test_cfg.score_thr].topk(test_cfg.nms_pre).values
+    assert len(res) == test_cfg.nms_pre == 2000
+    assert torch.equal(res.scores.sort(descending=True).values, expected)
+    per_level = sum(min(int((o > test_cfg.score_thr).sum()), 2000) for o in obj)
+    assert per_level > 2 * test_cfg.nms_pre    # what the per-level rule would have passed
+
+
+@pytest.mark.parametrize('name', ['owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py',
+                                  'owp_fcos_r50_fpn_iou-cs-is_lvis-base2novel.py'])
+def test_owp_aware_and_lvis_configs_pass_top_2000_of_the_image_to_nms(name):
+    test_cfg, res, _, _ = pre_nms_candidates(name)
+    assert test_cfg.nms_pre_scope == 'image' and len(res) == test_cfg.nms_pre == 2000
+
+
+def test_stock_fcos_baseline_keeps_mmdet_top_2000_per_level():
+    """The stock-FCOS baseline (FCOSHead, parity with mmdet): 2000 (location, class) pairs
+    per level, as mmdet's FCOSHead."""
+    test_cfg, res, cls, _ = pre_nms_candidates('fcos_r50_fpn_baseline_coco-voc2nonvoc.py')
+    expected = sum(min(int((c > test_cfg.score_thr).sum()), test_cfg.nms_pre) for c in cls)
+    assert len(res) == expected > 2 * test_cfg.nms_pre
