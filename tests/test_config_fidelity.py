@@ -1,5 +1,5 @@
 """Every FCOS-OWP paper config resolves to the paper's hyper-parameters (§5 "Implementation
-Details", §3.1 "Inference", §4 recipes) and to the split, score mode, head and recipe of
+Details", §3.1 "Inference", §4 recipes, §5.3 LVIS) and to the split, score mode, head and recipe of
 the table row it names.
 
 Paper readings checked here (each assertion fails on the configs before them):
@@ -11,6 +11,9 @@ Paper readings checked here (each assertion fails on the configs before them):
   NMS": OWPFCOSHead configs keep the top 2000 over all FPN levels of an image
   (``nms_pre_scope='image'``), then 100 (COCO) / 300 (LVIS) boxes; the stock-FCOS and ATSS
   (Zhang et al., CVPR 2020) configs keep mmdet's per-level ``nms_pre``.
+* §5.3 on LVIS "all settings are the same as on COCO dataset except that on LVIS the detection
+  output 300 detection results": the COCO training pipeline, no class-balanced sampling;
+  mmdet's LVIS recipe only in the ``_mmdet-recipe`` variant.
 """
 import glob
 import os.path as osp
@@ -49,8 +52,8 @@ ALL_SAMPLING = dict(IOU_CS_IS, objectness_sampling='all')
 AWARE = dict(IOU_CS_IS, score_mode='cls*iou')
 
 
-def row(split, head, recipe, masking=None, fb=False):
-    return dict(split=split, head=head, recipe=recipe, masking=masking, fb=fb)
+def row(split, head, recipe, masking=None, fb=False, variant=None):
+    return dict(split=split, head=head, recipe=recipe, masking=masking, fb=fb, variant=variant)
 
 
 def masking(thr, start, mode='pixel'):
@@ -87,6 +90,9 @@ EXPECTED = {
     'owp-aware_fcos_r50_fpn_iou-cs-is_joint_lvis-base2novel.py': row('lvis', AWARE, 'joint'),
     'owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-thr095-5k_lvis-base2novel.py':
         row('lvis', AWARE, 'joint', masking(0.95, 5000)),
+    # not a paper row: the Table 2 baseline trained with mmdet's LVIS recipe
+    'fcos_r50_fpn_baseline_lvis-base2novel_mmdet-recipe.py':
+        row('lvis', 'fcos', 'joint', variant='mmdet-lvis'),
 }
 # Table 4: unknown area masking on LVIS
 for _k in (0, 5, 10, 60):
@@ -109,8 +115,8 @@ def test_every_paper_config_has_a_row_and_every_row_a_config():
     assert set(BY_NAME) - set(EXPECTED) == set(), 'configs without an expected row'
     assert set(EXPECTED) - set(BY_NAME) == set(), 'rows without a config'
     # Table 1 (9) + App. B (1) + Table 3 new rows (4) + Table 2 (4) + Table 4 (4) + Figure 6
-    # (16 cells, one of them the Table 1 "joint + unknown" config)
-    assert len(EXPECTED) == 9 + 1 + 4 + 4 + 4 + 16 - 1
+    # (16 cells, one of them the Table 1 "joint + unknown" config) + mmdet-recipe LVIS variant
+    assert len(EXPECTED) == 9 + 1 + 4 + 4 + 4 + 16 - 1 + 1
 
 
 def evaluators(cfg):
@@ -164,6 +170,11 @@ def test_paper_config_resolves_to_paper_hyper_parameters(name):
         assert ev.type == 'OpenWorldCocoMetric'
         assert ev.known_classes == known and tuple(ev.proposal_nums) == ks
 
+    # §5.3: on LVIS "all settings are the same as on COCO dataset except ... 300 detection
+    # results": COCO's training pipeline and loader, no class-balanced sampling; mmdet's LVIS
+    # recipe (multi-scale, ClassBalancedDataset) only in the variant named for it
+    if exp['split'] == 'lvis':
+        assert_lvis_training(cfg, mmdet_recipe=exp['variant'] == 'mmdet-lvis')
 
     # head and score mode of the row
     if exp['head'] == 'fcos':
@@ -257,6 +268,36 @@ def test_recipe_optimizer_resolves_to_paper_learning_rates(name):
     else:
         assert all(n in lr for n in neck)
     assert_norm_statistics_frozen(model, frozen=exp['fb'])
+
+
+COCO_DATA = Config.fromfile(osp.join(CONFIG_ROOT, '_base_', 'datasets', 'coco_voc2nonvoc.py'))
+
+
+def assert_lvis_training(cfg, mmdet_recipe):
+    loader, coco = cfg.train_dataloader, COCO_DATA.train_dataloader
+    for key in ('batch_size', 'sampler', 'batch_sampler'):
+        assert loader[key] == coco[key], key
+    ds = loader.dataset
+    if mmdet_recipe:
+        assert ds.type == 'ClassBalancedDataset' and ds.oversample_thr == 1e-3
+        ds = ds.dataset
+        resize = [t for t in ds.pipeline if 'Resize' in t.type]
+        assert [t.type for t in resize] == ['RandomChoiceResize']
+        assert sorted(s[1] for s in resize[0].scales) == list(range(640, 801, 32))
+        assert ds.pipeline != COCO_DATA.train_pipeline
+    else:
+        assert ds.type == 'OpenWorldLVISV1Dataset', 'no dataset wrapper (class-balanced sampling)'
+        assert ds.pipeline == COCO_DATA.train_pipeline
+    assert ds.filter_cfg == coco.dataset.filter_cfg
+
+
+def test_mmdet_lvis_recipe_variant_differs_from_its_paper_row_only_in_training_data():
+    variant = Config.fromfile(BY_NAME['fcos_r50_fpn_baseline_lvis-base2novel_mmdet-recipe.py'])
+    paper = Config.fromfile(BY_NAME['fcos_r50_fpn_baseline_lvis-base2novel.py'])
+    skip = ('train_dataloader', 'train_pipeline')
+    assert {k: v for k, v in variant.to_dict().items() if k not in skip} == {
+        k: v for k, v in paper.to_dict().items() if k not in skip}
+    assert variant.train_dataloader != paper.train_dataloader
 
 
 FB_CONFIGS = [n for n, e in sorted(EXPECTED.items()) if e['fb']]
