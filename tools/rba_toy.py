@@ -23,6 +23,7 @@ import os
 import os.path as osp
 import time
 
+import _path  # noqa: F401  (this checkout's mmowp, not an installed copy)
 import torch
 from mmdet.registry import METRICS
 from mmengine.config import Config

@@ -1,14 +1,8 @@
 """Evaluate a checkpoint with an mmowp config (also what ``mim test mmowp`` runs)."""
 import argparse
 import os.path as osp
-import sys
 
-# Run from a checkout (tools/train.py), use that checkout's mmowp rather than an older
-# installed copy; the installed copy under mmowp/.mim/tools (what mim runs) has no setup.py.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isfile(osp.join(_REPO, 'setup.py')) and osp.isdir(osp.join(_REPO, 'mmowp')):
-    sys.path.insert(0, _REPO)
-
+import _path  # noqa: F401  (this checkout's mmowp, not an installed copy)
 from mmengine.runner import Runner
 
 import mmowp  # noqa: F401  (registers mmowp, fixes checkpoint loading under torch >= 2.6)

@@ -6,12 +6,10 @@ RUN: an ``open_world_metrics.json`` (written by OpenWorldCocoMetric next to the 
 logs), or a work dir (its newest such file is used).
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import _path  # noqa: F401  (this checkout's mmowp, not an installed copy)
 
-from mmowp.visualization.ar_curve import default_labels, plot_ar_curves  # noqa: E402
+from mmowp.visualization.ar_curve import default_labels, plot_ar_curves
 
 
 def main() -> None:

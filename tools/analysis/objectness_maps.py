@@ -12,11 +12,10 @@ Writes ``<out-dir>/objectness_<img_id>_merged.png`` and ``..._levels.png`` (defa
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import _path  # noqa: F401  (this checkout's mmowp, not an installed copy)
 
-from mmowp.visualization import load_model_and_data, pick_indices, plot_objectness_maps  # noqa: E402
+from mmowp.visualization import load_model_and_data, pick_indices, plot_objectness_maps
 
 
 def main() -> None:

@@ -7,12 +7,10 @@ vis`` (painted detections) and ``tools/analysis/{objectness_maps,score_hist,ar_c
 --out-dir WORK_DIR/analysis``.
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import _path  # noqa: F401  (this checkout's mmowp, not an installed copy)
 
-from mmowp.visualization.report import write_report  # noqa: E402
+from mmowp.visualization.report import write_report
 
 
 def main() -> None:

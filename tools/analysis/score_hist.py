@@ -10,13 +10,12 @@ augmentation; default ``train``, the images the objectness is trained on.
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import _path  # noqa: F401  (this checkout's mmowp, not an installed copy)
 
-from mmowp.visualization import load_model_and_data, pick_indices  # noqa: E402
-from mmowp.visualization.score_hist import (  # noqa: E402
-    collect_objectness,  # noqa: E402
+from mmowp.visualization import load_model_and_data, pick_indices
+from mmowp.visualization.score_hist import (
+    collect_objectness,
     plot_score_hist,
     proposal_scores,
 )
