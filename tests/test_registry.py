@@ -38,6 +38,11 @@ BUILD_CFGS = {
     ('DATASETS', 'OpenWorldLVISV1Dataset'): lambda root: dict(
         data_root=root, ann_file='annotations/lvis_v1_train.json', data_prefix=dict(img=''),
         pipeline=[], known_classes='owd_base'),
+    ('HOOKS', 'AtomicCheckpointHook'): dict(interval=10, by_epoch=False),
+    ('HOOKS', 'CheckInvalidLossTermHook'): dict(interval=1),
+    ('HOOKS', 'ClassAgnosticFromModelHook'): dict(),
+    ('HOOKS', 'LoadFromAdapterHook'): dict(drop_mismatched=('conv_cls', )),
+    ('TRANSFORMS', 'CheckedLoadImageFromFile'): dict(skip_undecodable=True),
     ('METRICS', 'OpenWorldCocoMetric'): _owd('instances_val.json', known_classes='owd_base'),
     ('METRICS', 'UnknownDetectionMetric'): _owd('instances_val.json', known_classes='owd_base'),
     ('MODELS', 'ATSSFCOSHead'): dict(_HEAD),

@@ -76,11 +76,8 @@ def test_configure_visualizer_from_config():
     assert cfg.visualizer.type == 'OpenWorldDetLocalVisualizer'
     configure_visualizer(cfg)
     assert cfg.visualizer.ann_file == cfg.test_evaluator.ann_file
-    assert cfg.visualizer.class_agnostic is True  # score_mode='iou'
-    cfg = Config.fromfile(osp.join(CONFIG_ROOT, 'toy',
-                                   'owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'))
-    configure_visualizer(cfg)
-    assert cfg.visualizer.class_agnostic is False  # cls*iou
+    # class_agnostic is left to the model (ClassAgnosticFromModelHook)
+    assert cfg.visualizer.get('class_agnostic') is None
 
 
 def _metrics_json(path, novel, base):

@@ -12,7 +12,10 @@ default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=10000,
                     max_keep_ckpts=3))
 # stop a diverging run (NaN/inf loss) at once, naming the iteration and the loss term;
-# a config that sets its own custom_hooks must list this hook again
-custom_hooks = [dict(type='CheckInvalidLossTermHook', interval=1)]
+# a config that sets its own custom_hooks must list these hooks again
+# ClassAgnosticFromModelHook: the evaluators and the visualizer learn from the model's head
+# whether its proposals are class-agnostic ("object"), so configs do not restate it
+custom_hooks = [dict(type='CheckInvalidLossTermHook', interval=1),
+                dict(type='ClassAgnosticFromModelHook')]
 # known / novel / other proposals in different colours (tools/test.py --show-dir)
 visualizer = dict(type='OpenWorldDetLocalVisualizer')

@@ -38,8 +38,9 @@ class OpenWorldDetLocalVisualizer(DetLocalVisualizer):
         name (str): Instance name (MMEngine's ``ManagerMixin``).
         ann_file (str, optional): COCO json with *all* classes (the evaluator's
             ``ann_file``), to draw novel GT and recognise proposals on novel objects.
-        class_agnostic (bool): Label boxes ``object`` instead of a class name (set by
-            ``tools/test.py`` from the head's ``score_mode``). Defaults to False.
+        class_agnostic (bool, optional): Label boxes ``object`` instead of a class name.
+            None (default): set from the model's head by ``ClassAgnosticFromModelHook``
+            (class names if nothing sets it).
         match_iou_thr (float): IoU for "covers a GT box". Defaults to 0.5.
         max_dets (int, optional): Draw at most this many top-scoring predictions (after
             the hook's score threshold). Defaults to 20.
@@ -49,7 +50,7 @@ class OpenWorldDetLocalVisualizer(DetLocalVisualizer):
     """
 
     def __init__(self, name: str = 'visualizer', ann_file: Optional[str] = None,
-                 class_agnostic: bool = False, match_iou_thr: float = 0.5,
+                 class_agnostic: Optional[bool] = None, match_iou_thr: float = 0.5,
                  max_dets: Optional[int] = 20, min_size: int = 512, **kwargs) -> None:
         kwargs.setdefault('line_width', 2)
         super().__init__(name=name, **kwargs)
@@ -141,7 +142,12 @@ class OpenWorldDetLocalVisualizer(DetLocalVisualizer):
         if draw_gt:
             boxes = np.concatenate([known, novel])
             colors = [COLORS['known']] * len(known) + [COLORS['novel']] * len(novel)
-            panels.append(self._draw_boxes(image, boxes * scale, colors))
+            # class names on the GT boxes (mmdet's browse_dataset shows only this panel)
+            classes = list((self.dataset_meta or {}).get('classes') or ())
+            labels = [int(i) for i in gt.get('labels', [])]
+            texts = ([classes[i] if i < len(classes) else f'class {i}' for i in labels]
+                     + ['novel'] * len(novel)) if len(labels) == len(known) else None
+            panels.append(self._draw_boxes(image, boxes * scale, colors, texts))
         if draw_pred and 'pred_instances' in data_sample:
             pred = data_sample.pred_instances
             pred = pred[pred.scores > pred_score_thr]
@@ -168,8 +174,8 @@ class OpenWorldDetLocalVisualizer(DetLocalVisualizer):
 def configure_visualizer(cfg: 'Config') -> None:  # noqa: F821
     """Fill ``cfg.visualizer`` for :class:`OpenWorldDetLocalVisualizer` from the rest of
     the config (used by ``tools/test.py --show-dir``): ``ann_file`` from the test
-    evaluator (the json with the novel classes) and ``class_agnostic`` from the head's
-    ``score_mode``. Keys already set in ``cfg.visualizer`` are kept.
+    evaluator (the json with the novel classes). Keys already set in ``cfg.visualizer`` are
+    kept; ``class_agnostic`` comes from the model (``ClassAgnosticFromModelHook``).
     """
     vis = cfg.get('visualizer')
     if not vis or vis.get('type') != 'OpenWorldDetLocalVisualizer':
@@ -179,8 +185,3 @@ def configure_visualizer(cfg: 'Config') -> None:  # noqa: F821
         if ev.get('ann_file') and vis.get('ann_file') is None:
             vis['ann_file'] = ev['ann_file']
             break
-    head = (cfg.get('model') or {}).get('bbox_head') or {}
-    if 'class_agnostic' not in vis and head.get('type') == 'OWPFCOSHead':
-        from ..models.dense_heads.owp_fcos_head import OWPFCOSHead
-        vis['class_agnostic'] = head.get('score_mode', 'cls*centerness') in \
-            OWPFCOSHead.CLASS_AGNOSTIC_MODES
