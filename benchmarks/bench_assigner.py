@@ -19,15 +19,15 @@ Usage: ``python benchmarks/bench_assigner.py [--num-gts 100] [--repeats 20] [--t
 [--img-size 800 1333]``
 """
 import argparse
+import functools
 import json
 import math
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
+from _timing import interleaved, median
 
 # 800x1333 padded to a multiple of 32 (800x1344), as FCOS's data preprocessor does
 IMG_H, IMG_W = 800, 1333
@@ -119,15 +119,9 @@ def main():
     torch.set_num_threads(args.threads)
     heads = {m: build(m) for m in METHODS}
     data = {m: inputs(heads[m], args.num_gts, *args.img_size) for m in METHODS}
-    times = {m: [] for m in METHODS}
     with torch.no_grad():
-        for m in METHODS:
-            heads[m].get_targets(*data[m])  # warm-up
-        for _ in range(args.repeats):
-            for m in METHODS:
-                t0 = time.perf_counter()
-                heads[m].get_targets(*data[m])
-                times[m].append(time.perf_counter() - t0)
+        times = interleaved(
+            {m: functools.partial(heads[m].get_targets, *data[m]) for m in METHODS}, args.repeats)
     labels = {m: torch.cat(heads[m].get_targets(*data[m])[0]) for m in METHODS}
     num_points = sum(len(p) for p in data['atss'][0])
     h, w = args.img_size
@@ -140,14 +134,14 @@ def main():
              '--threads', str(args.threads), '--img-size', str(h), str(w)],
             capture_output=True, text=True, check=True, cwd=os.getcwd())
         mem[m] = json.loads(out.stdout.strip().splitlines()[-1])
-    ref = statistics.median(times['fcos-cs'])
+    ref = median(times['fcos-cs'])
     print(f'{"method":10s} {"ms/img":>8s} {"x fcos-cs":>10s} {"positives":>10s} '
           f'{"peak RSS +MiB":>14s} {"allocated MiB":>14s}')
     for m in METHODS:
-        t = statistics.median(times[m])
+        t = median(times[m])
         print(f'{m:10s} {t * 1e3:8.2f} {t / ref:10.2f} {int((labels[m] < 80).sum()):10d} '
               f'{mem[m]["peak_rss_growth_mib"]:14.1f} {mem[m]["allocated_mib"]:14.1f}')
-    ratio = statistics.median(times['atss']) / ref
+    ratio = median(times['atss']) / ref
     print(f'ATSS / FCOS center sampling time ratio: {ratio:.2f} (target <= 1.3)')
     for key, what in (('peak_rss_growth_mib', 'peak RSS growth'),
                       ('allocated_mib', 'bytes allocated')):

@@ -13,12 +13,12 @@ less than wall-clock time; both are printed. Targets: training
     python benchmarks/bench_head.py [--scale 0.5] [--reps 5] [--threads 2]
 """
 import argparse
+import functools
 import math
-import statistics
-import time
 
 import torch
 from _common import silence_mmengine
+from _timing import best, interleaved, median
 from mmdet.models.dense_heads import FCOSHead
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
@@ -71,25 +71,13 @@ def infer(head, feats, gts, metas):
     head.predict_by_feat(*head(feats), batch_img_metas=metas)
 
 
-def timed(fn, *args):
-    """Wall-clock and process CPU time (all threads) of one call, in seconds."""
-    w0, c0 = time.perf_counter(), time.process_time()
-    fn(*args)
-    return time.perf_counter() - w0, time.process_time() - c0
-
-
-def compare(name, ref, owp, fn, inputs, reps):
-    timed(fn, ref, *inputs)  # warm-up
-    timed(fn, owp, *inputs)
-    t_ref, t_owp = [], []
-    for _ in range(reps):
-        t_ref.append(timed(fn, ref, *inputs))
-        t_owp.append(timed(fn, owp, *inputs))
+def compare(name, ref, owp, fn, inputs, reps, sync=None):
+    times = interleaved({'ref': functools.partial(fn, ref, *inputs),
+                         'owp': functools.partial(fn, owp, *inputs)}, reps, sync=sync)
     ratios = {}
-    for k, kind in enumerate(('cpu', 'wall')):
-        b_ref, b_owp = min(t[k] for t in t_ref), min(t[k] for t in t_owp)
-        m_ref = statistics.median(t[k] for t in t_ref)
-        m_owp = statistics.median(t[k] for t in t_owp)
+    for kind in ('cpu', 'wall'):
+        b_ref, b_owp = best(times['ref'], kind), best(times['owp'], kind)
+        m_ref, m_owp = median(times['ref'], kind), median(times['owp'], kind)
         ratios[kind] = b_owp / b_ref
         print(f'{name:<42s} {kind:>4s}: FCOSHead {b_ref * 1e3:8.1f} ms  OWPFCOSHead '
               f'{b_owp * 1e3:8.1f} ms  ratio {b_owp / b_ref:.3f} (best of {reps}; median '
@@ -119,15 +107,7 @@ def main():
     feats, gts, metas = make_inputs(h, w, args.batch)
     feats = [f.to(device) for f in feats]
     gts = [g.to(device) for g in gts]
-    if device.type == 'cuda':
-        def sync(fn):
-            def wrapped(*a):
-                fn(*a)
-                torch.cuda.synchronize()
-            return wrapped
-    else:
-        def sync(fn):
-            return fn
+    sync = torch.cuda.synchronize if device.type == 'cuda' else None
     print(f'input: batch {args.batch}, image {h}x{w}, 256 ch, levels '
           f'{[tuple(f.shape[-2:]) for f in feats]}, device {device}, '
           f'threads {torch.get_num_threads()}, {args.reps} interleaved runs each')
@@ -138,14 +118,14 @@ def main():
     owp = build(OWPFCOSHead, score_mode='cls*iou', **owp_kw).to(device)
     owp_frozen = build(OWPFCOSHead, score_mode='iou', train_cls=False, **owp_kw).to(device)
     inputs = (feats, gts, metas)
-    r_train = compare('train step (IoU+cond, classifier trained)', ref, owp, sync(train_step),
-                      inputs, args.reps)
-    r_inf = compare('inference (IoU+cond, score cls*iou)', ref, owp, sync(infer), inputs,
-                    args.reps)
-    compare('train step (OWP recipe: train_cls=False)', ref, owp_frozen, sync(train_step),
-            inputs, args.reps)
-    compare('inference (OWP recipe: score iou)', ref, owp_frozen, sync(infer), inputs,
-            args.reps)
+    r_train = compare('train step (IoU+cond, classifier trained)', ref, owp, train_step,
+                      inputs, args.reps, sync)
+    r_inf = compare('inference (IoU+cond, score cls*iou)', ref, owp, infer, inputs, args.reps,
+                    sync)
+    compare('train step (OWP recipe: train_cls=False)', ref, owp_frozen, train_step, inputs,
+            args.reps, sync)
+    compare('inference (OWP recipe: score iou)', ref, owp_frozen, infer, inputs, args.reps,
+            sync)
     print(f'targets: train <= 1.05 -> {"OK" if r_train <= 1.05 else "MISSED"} ({r_train:.3f}); '
           f'inference <= 1.03 -> {"OK" if r_inf <= 1.03 else "MISSED"} ({r_inf:.3f})')
 
