@@ -1,4 +1,4 @@
-"""Wall time of OpenWorldCocoMetric vs pycocotools COCOeval(useCats=0), same run, same data.
+"""Wall time of OpenWorldCocoMetric vs pycocotools vs faster-coco-eval, same run, same data.
 
 Two synthetic cases (seeded):
 
@@ -8,14 +8,21 @@ Two synthetic cases (seeded):
 * LVIS-like: 300 detections per image, ~12 GT per image over 1,203 categories with LVIS's
   r/c/f counts; k = 300.
 
-For each case it times
-  (a) pycocotools: ``loadRes`` + ``evaluate`` + ``accumulate`` with ``useCats=0``,
-      ``maxDets`` = the k's and OLN's budget rule (``mmowp.evaluation.coco_reference``),
-      i.e. novel-class AR@k;
-  (b) ours, the same quantity: ``OpenWorldCocoMetric.class_agnostic_recall`` incl. building
-      the arrays from per-image predictions;
-  (c) COCO case only: ours, the whole metric (novel AR + base AR + base AP).
-and checks the recall arrays of (a) and (b) are identical, then prints the ratios.
+Novel-class AR@k is timed under both evaluation protocols (see
+:mod:`mmowp.evaluation.open_world_metric`), each tool where it applies:
+
+* OLN's protocol (base GT ignored, OLN's budget rule): ours and pycocotools with the rule
+  (``mmowp.evaluation.coco_reference``); faster-coco-eval has no such rule.
+* 'removed' (base GT deleted): plain class-agnostic recall (``useCats=0``) on the GT
+  without the base annotations, which all three compute: ours, pycocotools ``COCOeval``
+  and faster-coco-eval's ``COCOeval_faster`` (C++; optional, ``pip install -r
+  requirements/benchmarks.txt``; its column is skipped with a note when it is missing).
+
+Every timing starts from the same in-memory inputs and includes indexing the ground truth
+(ours: the metric's GT arrays; the others: ``COCO`` from the dict and ``loadRes`` of the
+results list); ours and faster-coco-eval are best of 3, pycocotools one run (minutes).
+The recall arrays of all tools must be identical (the script stops otherwise). Then, COCO
+case only, ours for the whole metric (both protocols, novel and base AR, base AP).
 
 Usage::
 
@@ -88,13 +95,47 @@ def results_json(preds, label_ids):
     return out
 
 
+def best_of(fn, n=3):
+    """(result, best wall s, best cpu s, all walls) of ``n`` runs."""
+    walls, cpus = [], []
+    for _ in range(n):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return out, min(walls), min(cpus), walls
+
+
+def once(fn):
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - t0, time.process_time() - c0
+
+
+def faster_coco_eval_removed(gt, res, removed_ids, ks):
+    """faster-coco-eval's COCOeval_faster, useCats=0, on the GT without ``removed_ids``."""
+    from faster_coco_eval import COCO as FasterCOCO
+    from faster_coco_eval import COCOeval_faster
+    gt = dict(gt, annotations=[a for a in gt['annotations']
+                               if a['category_id'] not in set(removed_ids)])
+    coco_gt = FasterCOCO(gt)
+    coco_dt = coco_gt.loadRes(res)
+    ev = COCOeval_faster(coco_gt, coco_dt, 'bbox', print_function=lambda *a, **k: None)
+    ev.params.maxDets = list(ks)
+    ev.params.useCats = 0
+    ev.evaluate()
+    ev.accumulate()
+    return ev
+
+
 def run_case(name, gt, preds, known, classes, ks, ann_format, full):
     gc.collect()
     with tempfile.TemporaryDirectory() as tmp:
         ann = osp.join(tmp, 'gt.json')
         with open(ann, 'w') as f:
             json.dump(gt, f)
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # boxes beyond the image: counted warning
             metric = OpenWorldCocoMetric(ann_file=ann, known_classes=known, proposal_nums=ks,
                                          ann_format=ann_format, progress=False)
     metric.dataset_meta = dict(classes=classes)
@@ -102,63 +143,91 @@ def run_case(name, gt, preds, known, classes, ks, ann_format, full):
     print(f'\n== {name}: {len(gt["images"])} images, {len(gt["annotations"])} GT, '
           f'{n_det} detections, k={list(ks)}')
 
-    def ours_run():
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            dt = metric._detections(preds, agnostic=False)
-            return metric.class_agnostic_recall(dt, metric.novel_ids)
+    def ours(protocol):
+        def run():
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                metric._gt = None  # index the GT inside the timing, as the others do
+                dt = metric._detections(preds, agnostic=False)
+                return metric.recalls_by_protocol(dt, [metric.novel_ids], [protocol])[
+                    protocol][0]
+        return run
 
     # ours first: pycocotools leaves millions of Python objects behind that would make the
     # garbage collector, not our code, the cost of anything timed after it
-    # best of 3 (the machine may be shared); pycocotools is run once (minutes)
-    walls, cpus = [], []
-    for _ in range(3):
-        t0, c0 = time.perf_counter(), time.process_time()
-        ours = ours_run()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    t_ours, c_ours = min(walls), min(cpus)
-    print(f'ours, novel AR@k, best of 3: wall {t_ours:6.2f} s  cpu {c_ours:6.2f} s (all runs: wall '
-          f'{", ".join(f"{w:.2f}" for w in walls)}; cpu {", ".join(f"{c:.2f}" for c in cpus)})',
-          flush=True)
+    rows, checks = [], []
+    ours_oln, t_oln, c_oln, w_oln = best_of(ours('oln'))
+    ours_rem, t_rem, c_rem, w_rem = best_of(ours('removed'))
     tracemalloc.start()
-    ours_run()
+    ours('removed')()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     if full:
-        t_full = c_full = float('inf')
-        for _ in range(2):
-            t0, c0 = time.perf_counter(), time.process_time()
+        def whole():
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
-                metrics, _ = metric.evaluate_predictions(preds)
-            t_full = min(t_full, time.perf_counter() - t0)
-            c_full = min(c_full, time.process_time() - c0)
+                return metric.evaluate_predictions(preds)[0]
+        metrics, t_full, c_full, _ = best_of(whole, 2)
 
     res = results_json(preds, metric._label_cat_ids())
-    t0, c0 = time.perf_counter(), time.process_time()
-    ref = reference_eval(gt, res, max_dets=ks, use_cats=False, split_cat_ids=metric.known_ids,
-                         exclude_split_from_budget=True)
-    t_ref, c_ref = time.perf_counter() - t0, time.process_time() - c0
-    diff = float(np.abs(ours.recall - ref.eval['recall']).max())
-    print(f'pycocotools COCOeval(useCats=0) + OLN rule, one run: wall {t_ref:8.2f} s  '
-          f'cpu {c_ref:8.2f} s')
-    print(f'speed-up of ours (best of 3) vs pycocotools: wall {t_ref / t_ours:5.1f}x  '
-          f'cpu {c_ref / c_ours:5.1f}x'
-          f'   max |recall diff| = {diff:.1e}')
+    try:
+        import faster_coco_eval  # noqa: F401
+        fce, t_fce, c_fce, w_fce = best_of(
+            lambda: faster_coco_eval_removed(gt, res, metric.known_ids, ks))
+    except ImportError:
+        fce = None
+        print('faster-coco-eval is not installed (pip install -r requirements/benchmarks.txt): '
+              'its column is skipped')
+    ref_rem, t_ref_rem, c_ref_rem = once(lambda: reference_eval(
+        gt, res, max_dets=ks, use_cats=False, remove_cat_ids=metric.known_ids,
+        exclude_split_from_budget=False))
+    ref_oln, t_ref_oln, c_ref_oln = once(lambda: reference_eval(
+        gt, res, max_dets=ks, use_cats=False, split_cat_ids=metric.known_ids,
+        exclude_split_from_budget=True))
+
+    def diff(a, b):
+        return float(np.abs(a.recall - b.eval['recall']).max())
+    checks.append(('ours vs pycocotools, OLN', diff(ours_oln, ref_oln)))
+    checks.append(('ours vs pycocotools, removed', diff(ours_rem, ref_rem)))
+    if fce is not None:
+        checks.append(('ours vs faster-coco-eval, removed', diff(ours_rem, fce)))
+    rows.append(('OLN (base GT ignored, budget rule)', t_oln, c_oln, None, None, t_ref_oln,
+                 c_ref_oln))
+    rows.append(("'removed' = plain class-agnostic recall", t_rem, c_rem,
+                 t_fce if fce is not None else None, c_fce if fce is not None else None,
+                 t_ref_rem, c_ref_rem))
+
+    def cell(t, c):
+        return f'{"n/a":>16}' if t is None else f'{t:7.2f} / {c:6.2f}'
+    print(f'{"novel AR@k, protocol":41} | {"ours":>16} | {"faster-coco-eval":>16} | '
+          f'{"pycocotools":>16}   (wall / cpu s)')
+    for label, t_o, c_o, t_f, c_f, t_p, c_p in rows:
+        print(f'{label:41} | {cell(t_o, c_o)} | {cell(t_f, c_f)} | {cell(t_p, c_p)}')
+    print(f'  ours, all runs (wall): OLN {", ".join(f"{w:.2f}" for w in w_oln)}; removed '
+          f'{", ".join(f"{w:.2f}" for w in w_rem)}'
+          + (f'; faster-coco-eval {", ".join(f"{w:.2f}" for w in w_fce)}' if fce else ''))
+    print(f'  speed-up of ours (wall): vs pycocotools {t_ref_oln / t_oln:.1f}x (OLN), '
+          f'{t_ref_rem / t_rem:.1f}x (removed)'
+          + (f'; vs faster-coco-eval {t_fce / t_rem:.1f}x (removed)' if fce else ''))
     print(f'  ours peak memory (tracemalloc, inputs excluded): {peak / 2**20:.0f} MiB')
     for k in ks:
-        print(f'  novel AR@{k}: ours {ours.average("recall", max_det=k):.6f}   pycocotools '
-              f'{float(np.mean(ref.eval["recall"][:, 0, 0, list(ks).index(k)])):.6f}')
+        m = list(ks).index(k)
+        print(f'  novel AR@{k}: OLN ours {ours_oln.average("recall", max_det=k):.6f} '
+              f'pycocotools {float(np.mean(ref_oln.eval["recall"][:, 0, 0, m])):.6f} | '
+              f'removed ours {ours_rem.average("recall", max_det=k):.6f} '
+              f'pycocotools {float(np.mean(ref_rem.eval["recall"][:, 0, 0, m])):.6f}'
+              + (f' faster-coco-eval {float(np.mean(fce.eval["recall"][:, 0, 0, m])):.6f}'
+                 if fce else ''))
+    print('  max |recall diff|: ' + ', '.join(f'{n} {d:.1e}' for n, d in checks))
     if full:
-        print(f'ours, whole metric (novel AR, base AR, base AP), best of 2: wall {t_full:7.2f} s '
-              f' cpu '
-              f'{c_full:7.2f} s  ({t_ref / t_full:.1f}x / {c_ref / c_full:.1f}x faster than the '
-              'one pycocotools run above)')
+        print(f'ours, whole metric (both protocols: novel and base AR; base AP), best of 2: '
+              f'wall {t_full:.2f} s, cpu {c_full:.2f} s')
         print('  ' + '  '.join(f'{k}={v:.4f}' for k, v in metrics.items()
-                               if k in ('base_AP', 'base_AR@100', 'novel_AR@10', 'novel_AR@100')))
-    assert diff == 0.0, 'recall differs from pycocotools'
-    return t_ref / t_ours, c_ref / c_ours
+                               if k in ('base_AP', 'base_AR@100', 'novel_AR@10', 'novel_AR@100',
+                                        'novel_removed_AR@10', 'novel_removed_AR@100')))
+    bad = [n for n, d in checks if d != 0.0]
+    assert not bad, f'recall differs: {bad}'
+    return t_ref_oln / t_oln, t_ref_rem / t_rem, (t_fce / t_rem if fce else None)
 
 
 def lvis_categories():
@@ -185,8 +254,10 @@ def main():
     base = resolve_classes('lvis_base', cats)
     r2 = run_case('LVIS-like (base -> novel)', gt, preds, 'lvis_base', base, (300, ),
                   'coco', full=False)
-    print(f'\nspeed-up vs pycocotools (wall, cpu): COCO-like {r1[0]:.1f}x, {r1[1]:.1f}x; '
-          f'LVIS-like {r2[0]:.1f}x, {r2[1]:.1f}x')
+    for name, r in (('COCO-like', r1), ('LVIS-like', r2)):
+        print(f'\n{name}: ours is {r[0]:.1f}x (OLN) / {r[1]:.1f}x (removed) faster than '
+              'pycocotools' + (f', {r[2]:.1f}x faster than faster-coco-eval (removed)'
+                               if r[2] else '') + ' (wall)')
 
 
 if __name__ == '__main__':
