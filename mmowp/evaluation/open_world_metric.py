@@ -18,7 +18,10 @@ evaluation computes both protocols (:data:`PROTOCOLS`):
   *of that pool* move up: at ``k = max(proposal_nums)`` (AR@100 on COCO) a box on a base
   object still takes one of the k slots; at smaller k (AR@10) the boxes ranked below it
   inside the top ``max(proposal_nums)`` move up into the freed slots. A dropped box is no
-  true positive at any IoU threshold.
+  true positive at any IoU threshold. Hence OLN's AR@k for k < max depends on the largest
+  k of the same evaluation (AR@10 of ``proposal_nums=(10, 100)`` can exceed that of
+  ``(10, )``), and at ``k = max`` both protocols agree except where a box dropped for a
+  base hit at IoU 0.5 would have been a true positive at a higher IoU threshold.
 * ``'removed'`` -- FCOS-OWP §5: "During evaluation, we remove all annotations belonging to
   the seen classes": that GT is deleted; a box on such an object is an ordinary miss that
   uses up budget at every k.
@@ -70,7 +73,8 @@ class OpenWorldCocoMetric(CocoMetric):
         novel_classes (str | Sequence[str], optional): Novel (unseen) classes; default: all
             categories of ``ann_file`` that are not known.
         proposal_nums (Sequence[int]): The k of AR@k (detections per image). The largest
-            is also the budget of AR by size, of base AP and of the AR-vs-k curve.
+            is also the budget of AR by size, of base AP and of the AR-vs-k curve, and the
+            pool of OLN's protocol (its AR@k for smaller k depends on it).
         exclude_known_from_budget (bool): The protocol of the unprefixed recall keys
             (``novel_AR@k``, ``base_AR@k``) and of the Table-1 row logged first: True
             ``'oln'``, False ``'removed'`` (see the module docstring). The base-class AR
