@@ -28,11 +28,7 @@ import sys
 import warnings
 from typing import Dict, List, Optional, Tuple
 
-# Run from a checkout, use that checkout's mmowp rather than an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isfile(osp.join(_REPO, 'setup.py')) and osp.isdir(osp.join(_REPO, 'mmowp')):
-    sys.path.insert(0, _REPO)
-
+import _path  # noqa: F401  (this checkout's mmowp, not an installed copy)
 import mmcv
 import numpy as np
 from mmengine.config import DictAction
