@@ -217,3 +217,137 @@ def test_tta_defaults_follow_the_model_test_cfg():
     cfg.test_dataloader.dataset.pipeline = cfg.test_dataloader.dataset.pipeline[:-1]
     with pytest.raises(ValueError, match='PackDetInputs'):
         enable_tta(cfg)
+
+
+# --------------------------------------------------------------------------- pictures
+def _val_image_with_novel(tiny_owd):
+    """(image id, number of base boxes, number of novel boxes) of a val image with both."""
+    with open(osp.join(tiny_owd, 'annotations', 'instances_val.json')) as f:
+        data = json.load(f)
+    base = {c['id'] for c in data['categories'] if c.get('split') == 'base'}
+    counts = {}
+    for a in data['annotations']:
+        k = counts.setdefault(a['image_id'], [0, 0])
+        k[0 if a['category_id'] in base else 1] += 1
+    img_id = min(i for i, (b, n) in counts.items() if b and n)
+    return img_id, counts[img_id][0], counts[img_id][1]
+
+
+def test_novel_gt_boxes_match_pycocotools(tiny_owd):
+    from pycocotools.coco import COCO
+
+    from mmowp.visualization.objectness_maps import novel_gt_boxes
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    known = ('circle', 'square', 'triangle', 'star', 'cross')
+    with mock.patch('sys.stdout', io.StringIO()):
+        coco = COCO(ann)
+    novel_cats = coco.getCatIds(catNms=[c['name'] for c in coco.loadCats(coco.getCatIds())
+                                        if c['name'] not in known])
+    ours = novel_gt_boxes(ann, known)
+    for img_id in coco.getImgIds():
+        ref = [[x, y, x + w, y + h] for x, y, w, h in
+               (a['bbox'] for a in coco.loadAnns(coco.getAnnIds(imgIds=img_id,
+                                                                catIds=novel_cats,
+                                                                iscrowd=False)))]
+        got = ours.get(img_id, np.zeros((0, 4)))
+        np.testing.assert_allclose(got, np.asarray(ref, np.float32).reshape(-1, 4))
+    with pytest.raises(ValueError, match='categories'):
+        bad = osp.join(osp.dirname(ann), '..', 'meta.json')
+        novel_gt_boxes(bad, known)
+
+
+def _overlap(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_objectness_maps_draw_novel_gt_and_titles_do_not_overlap(tiny_owd):
+    import matplotlib
+    matplotlib.use('Agg', force=True)
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from mmowp.visualization import load_model_and_data
+    from mmowp.visualization.objectness_maps import (
+        _rgb,
+        novel_gt_boxes,
+        objectness_figures,
+    )
+    from mmowp.visualization.open_world_visualizer import COLORS
+    model, dataset, cfg = load_model_and_data(TOY, None, 'test', tiny_owd)
+    img_id, n_base, n_novel = _val_image_with_novel(tiny_owd)
+    idx = next(i for i in range(len(dataset)) if dataset.get_data_info(i)['img_id'] == img_id)
+    novel = novel_gt_boxes(cfg.test_evaluator.ann_file, dataset.metainfo['classes'])[img_id]
+    assert len(novel) == n_novel
+    long = 'owp_fcos_toy_iou-cs-is_owd-shapes @ iter_600.pth (FCOS sampling, seed 0)'
+    figs = objectness_figures([(long, model), ('All sampling ' * 4, model)], dataset, idx,
+                              novel_boxes=novel)
+    assert set(figs) == {'merged', 'levels'}
+    green, magenta = _rgb('known'), _rgb('novel')
+    assert COLORS['known'] != COLORS['novel']
+    for name, fig in figs.items():
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        image_axes = [ax for ax in fig.axes if ax.images]
+        assert len(image_axes) == (2 * 2 if name == 'merged' else 2 * 5)
+        for ax in image_axes:  # every panel: the base GT in green, the novel GT in magenta
+            edges = [tuple(p.get_edgecolor()[:3]) for p in ax.patches
+                     if isinstance(p, Rectangle)]
+            assert edges.count(pytest.approx(green)) == n_base
+            assert edges.count(pytest.approx(magenta)) == n_novel
+        texts = [ax.title for ax in image_axes if ax.get_title()]
+        texts += [ax.yaxis.label for ax in image_axes if ax.get_ylabel()]
+        texts += [t for leg in fig.legends for t in leg.get_texts()]
+        assert len([ax for ax in image_axes if ax.get_ylabel()]) == 2  # one label per row
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                assert not _overlap(boxes[i], boxes[j]), (texts[i].get_text(),
+                                                          texts[j].get_text())
+            for ax in image_axes:  # no title / label runs into another panel's image
+                if texts[i].axes is not ax:
+                    assert not _overlap(boxes[i], ax.get_window_extent(renderer)), \
+                        texts[i].get_text()
+        # nothing is cut off at the figure's border
+        fig_box = fig.bbox
+        for b in boxes:
+            assert b.x0 >= fig_box.x0 - 1 and b.x1 <= fig_box.x1 + 1
+            assert b.y0 >= fig_box.y0 - 1 and b.y1 <= fig_box.y1 + 1
+        plt.close(fig)
+
+
+def test_objectness_maps_tool_writes_both_figures(toy_run, tmp_path):
+    out = _run([sys.executable, osp.join(REPO_ROOT, 'tools', 'analysis', 'objectness_maps.py'),
+                TOY, toy_run['checkpoint'], '--num', '1', '--data-root', toy_run['data_root'],
+                '--out-dir', str(tmp_path)], cwd=tmp_path)
+    written = [line for line in out.stdout.splitlines() if line.endswith('.png')]
+    assert [osp.basename(p).split('_', 2)[-1] for p in written] == ['merged.png', 'levels.png']
+    assert all(osp.getsize(p) > 10000 for p in written)
+
+
+def test_score_hist_is_named_after_the_run_and_report_takes_out(toy_run, tmp_path):
+    tools = osp.join(REPO_ROOT, 'tools', 'analysis')
+    out = _run([sys.executable, osp.join(tools, 'score_hist.py'), TOY, toy_run['checkpoint'],
+                '--num', '4', '--data-root', toy_run['data_root']], cwd=tmp_path)
+    png = out.stdout.strip().splitlines()[-1]
+    assert png == osp.join(toy_run['work_dir'], 'analysis',
+                           'score_hist_owp_fcos_toy_iou-cs-is_owd-shapes_iter_2.png')
+    assert osp.getsize(png) > 10000
+
+    report = tmp_path / 'reports' / 'toy.md'
+    out = _run([sys.executable, osp.join(tools, 'report.py'), toy_run['work_dir'], '--out',
+                str(report)], cwd=tmp_path)
+    assert out.stdout.split() == [str(report), str(report.with_suffix('.html'))]
+    md = report.read_text()
+    links = [line.split('](')[1].rstrip(')') for line in md.splitlines()
+             if line.startswith('![')]
+    assert 'loss.png' in links  # written next to the report, not into the run
+    assert not osp.exists(osp.join(toy_run['work_dir'], 'loss.png'))
+    assert any(osp.basename(png) in link for link in links)
+    for link in links:  # relative links that resolve from the report's folder
+        assert osp.isfile(report.parent / link), link
+    assert md.count('data:image/png;base64') == 0
+    assert report.with_suffix('.html').read_text().count('data:image/png;base64') == len(links)
+    bad = subprocess.run([sys.executable, osp.join(tools, 'report.py'), toy_run['work_dir'],
+                          '--out', str(tmp_path / 'r.txt')], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=REPO_ROOT), timeout=300)
+    assert bad.returncode != 0 and '.md' in bad.stderr

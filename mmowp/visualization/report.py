@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .ar_curve import find_metrics_json
 
-#: Columns of seed 000 Table 1 (COCO) and Table 2 (LVIS), in that order when present.
+#: Columns of FCOS-OWP Table 1 (COCO) and Table 2 (LVIS), in that order when present.
 ROW_KEYS = ('base_AP', 'base_AR@10', 'base_AR@100', 'base_AR@300', 'novel_AR@10',
             'novel_AR@100', 'novel_AR@300')
 
@@ -63,8 +63,10 @@ def plot_losses(work_dir: str, out_file: str) -> Optional[str]:
     return out_file
 
 
-def collect(work_dir: str, max_show: int = 4) -> Tuple[dict, List[Tuple[str, str]]]:
-    """The metrics json and ``(caption, png path)`` pairs of a run."""
+def collect(work_dir: str, max_show: int = 4,
+            fig_dir: Optional[str] = None) -> Tuple[dict, List[Tuple[str, str]]]:
+    """The metrics json and ``(caption, png path)`` pairs of a run; the loss plot is written
+    to ``fig_dir`` (default ``work_dir``)."""
     metrics_path = find_metrics_json(work_dir)
     with open(metrics_path) as f:
         data = json.load(f)
@@ -73,7 +75,7 @@ def collect(work_dir: str, max_show: int = 4) -> Tuple[dict, List[Tuple[str, str
     curve = osp.join(osp.dirname(metrics_path), 'ar_vs_proposals.png')
     if osp.isfile(curve):
         figures.append(('AR vs number of proposals (novel and base)', curve))
-    loss = plot_losses(work_dir, osp.join(work_dir, 'loss.png'))
+    loss = plot_losses(work_dir, osp.join(fig_dir or work_dir, 'loss.png'))
     if loss:
         figures.append(('Training losses and learning rate', loss))
     captions = {'score_hist': 'Objectness targets, predictions and proposal scores',
@@ -94,12 +96,29 @@ def collect(work_dir: str, max_show: int = 4) -> Tuple[dict, List[Tuple[str, str
 
 def write_report(work_dir: str, out_md: Optional[str] = None, html_file: bool = True,
                  title: Optional[str] = None, max_show: int = 4) -> List[str]:
-    """Write ``report.md`` (images linked relatively) and ``report.html`` (images
-    embedded) into ``work_dir``; returns the written paths."""
-    data, figures = collect(work_dir, max_show)
+    """Write the markdown report (images linked relatively) and, next to it, the HTML one
+    (same name, ``.html``, images embedded).
+
+    Args:
+        work_dir (str): The run's work dir (metrics json, logs, pictures).
+        out_md (str, optional): The markdown file (its folder is created; the loss plot is
+            written next to it). Defaults to ``<work_dir>/report.md``.
+        html_file (bool): Also write the HTML page. Defaults to True.
+        title (str, optional): Defaults to the work dir's name.
+        max_show (int): Painted detection images to include. Defaults to 4.
+
+    Returns:
+        list[str]: The written report files.
+    """
+    out_md = out_md or osp.join(work_dir, 'report.md')
+    if not out_md.endswith('.md'):
+        raise ValueError(f'the report must be a .md file (the .html is written next to it), '
+                         f'got {out_md!r}')
+    out_dir = osp.dirname(osp.abspath(out_md))
+    os.makedirs(out_dir, exist_ok=True)
+    data, figures = collect(work_dir, max_show, fig_dir=out_dir)
     metrics = data.get('metrics', {})
     title = title or osp.basename(osp.abspath(work_dir))
-    out_md = out_md or osp.join(work_dir, 'report.md')
     row_keys = [k for k in ROW_KEYS if k in metrics]
     md = [f'# {title}', '',
           f'Metrics: `{data["_path"]}` (annotations `{data.get("ann_file")}`, '
