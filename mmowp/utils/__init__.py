@@ -1,3 +1,3 @@
-from .compat import load_from_local_trusted, lvis_numpy_shim, register_trusted_local_loader
+from .compat import load_from_local_mmengine, lvis_numpy_shim, register_mmengine_local_loader
 
-__all__ = ['load_from_local_trusted', 'lvis_numpy_shim', 'register_trusted_local_loader']
+__all__ = ['load_from_local_mmengine', 'lvis_numpy_shim', 'register_mmengine_local_loader']

@@ -28,7 +28,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from .compat import load_from_local_trusted
+from .compat import load_from_local_mmengine
 
 
 def _saved_head_type(checkpoint: dict) -> Optional[str]:
@@ -167,7 +167,7 @@ def checkpoint_problem(filename: str) -> Optional[str]:
                     f'end is missing or damaged: {e})')
         # a CRC mismatch: torch may have been told not to write CRCs, so let torch decide
     try:
-        load_from_local_trusted(filename, map_location='cpu')
+        load_from_local_mmengine(filename, map_location='cpu')
     except Exception as e:  # noqa: BLE001  (any failure to load is the answer)
         return f'cannot be loaded ({size} bytes; {type(e).__name__}: {e})'
     return None
