@@ -20,7 +20,9 @@ Novel-class AR@k is timed under both evaluation protocols (see
 
 Every timing starts from the same in-memory inputs and includes indexing the ground truth
 (ours: the metric's GT arrays; the others: ``COCO`` from the dict and ``loadRes`` of the
-results list); ours and faster-coco-eval are best of 3, pycocotools one run (minutes).
+results list); ours and faster-coco-eval run in turn (``benchmarks/_timing.py``), best of 3,
+pycocotools one run (minutes). Wall and process CPU time are printed; on a shared machine
+the CPU time is the steadier figure, and the summary ratios use it.
 The recall arrays of all tools must be identical (the script stops otherwise). Then, COCO
 case only, ours for the whole metric (both protocols, novel and base AR, base AP).
 
@@ -36,7 +38,6 @@ import json
 import os.path as osp
 import sys
 import tempfile
-import time
 import tracemalloc
 import warnings
 
@@ -44,6 +45,8 @@ import numpy as np
 
 # benchmark this checkout, not an installed copy of mmowp
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from _timing import best, interleaved, timed  # noqa: E402
 
 from mmowp.datasets.splits import COCO_CLASSES, VOC_CLASSES  # noqa: E402
 from mmowp.evaluation import OpenWorldCocoMetric  # noqa: E402
@@ -95,23 +98,6 @@ def results_json(preds, label_ids):
     return out
 
 
-def best_of(fn, n=3):
-    """(result, best wall s, best cpu s, all walls) of ``n`` runs."""
-    walls, cpus = [], []
-    for _ in range(n):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return out, min(walls), min(cpus), walls
-
-
-def once(fn):
-    t0, c0 = time.perf_counter(), time.process_time()
-    out = fn()
-    return out, time.perf_counter() - t0, time.process_time() - c0
-
-
 def faster_coco_eval_removed(gt, res, removed_ids, ks):
     """faster-coco-eval's COCOeval_faster, useCats=0, on the GT without ``removed_ids``."""
     from faster_coco_eval import COCO as FasterCOCO
@@ -153,11 +139,30 @@ def run_case(name, gt, preds, known, classes, ks, ann_format, full):
                     protocol][0]
         return run
 
-    # ours first: pycocotools leaves millions of Python objects behind that would make the
-    # garbage collector, not our code, the cost of anything timed after it
-    rows, checks = [], []
-    ours_oln, t_oln, c_oln, w_oln = best_of(ours('oln'))
-    ours_rem, t_rem, c_rem, w_rem = best_of(ours('removed'))
+    res = results_json(preds, metric._label_cat_ids())
+    last = {}
+
+    def keep(name, fn):
+        def run():
+            last[name] = fn()
+        return run
+    fns = {'oln': keep('oln', ours('oln')), 'removed': keep('removed', ours('removed'))}
+    try:
+        import faster_coco_eval  # noqa: F401
+        fns['fce'] = keep('fce', lambda: faster_coco_eval_removed(gt, res, metric.known_ids,
+                                                                  ks))
+    except ImportError:
+        print('faster-coco-eval is not installed (pip install -r requirements/benchmarks.txt): '
+              'its column is skipped')
+    # ours and faster-coco-eval in turn (same warm state and background load), best of 3;
+    # pycocotools after them, once: it leaves millions of Python objects behind that would
+    # make the garbage collector, not the timed code, the cost of anything timed after it
+    times = interleaved(fns, reps=3)
+    ours_oln, ours_rem, fce = last['oln'], last['removed'], last.get('fce')
+    t_oln, c_oln = best(times['oln']), best(times['oln'], 'cpu')
+    t_rem, c_rem = best(times['removed']), best(times['removed'], 'cpu')
+    if fce is not None:
+        t_fce, c_fce = best(times['fce']), best(times['fce'], 'cpu')
     tracemalloc.start()
     ours('removed')()
     peak = tracemalloc.get_traced_memory()[1]
@@ -167,23 +172,17 @@ def run_case(name, gt, preds, known, classes, ks, ann_format, full):
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
                 return metric.evaluate_predictions(preds)[0]
-        metrics, t_full, c_full, _ = best_of(whole, 2)
+        t_whole = interleaved({'whole': keep('whole', whole)}, reps=2, warmup=0)['whole']
+        metrics = last['whole']
+        t_full, c_full = best(t_whole), best(t_whole, 'cpu')
 
-    res = results_json(preds, metric._label_cat_ids())
-    try:
-        import faster_coco_eval  # noqa: F401
-        fce, t_fce, c_fce, w_fce = best_of(
-            lambda: faster_coco_eval_removed(gt, res, metric.known_ids, ks))
-    except ImportError:
-        fce = None
-        print('faster-coco-eval is not installed (pip install -r requirements/benchmarks.txt): '
-              'its column is skipped')
-    ref_rem, t_ref_rem, c_ref_rem = once(lambda: reference_eval(
-        gt, res, max_dets=ks, use_cats=False, remove_cat_ids=metric.known_ids,
-        exclude_split_from_budget=False))
-    ref_oln, t_ref_oln, c_ref_oln = once(lambda: reference_eval(
-        gt, res, max_dets=ks, use_cats=False, split_cat_ids=metric.known_ids,
-        exclude_split_from_budget=True))
+    ref_rem, t = timed(reference_eval, gt, res, max_dets=ks, use_cats=False,
+                       remove_cat_ids=metric.known_ids, exclude_split_from_budget=False)
+    t_ref_rem, c_ref_rem = t
+    ref_oln, t = timed(reference_eval, gt, res, max_dets=ks, use_cats=False,
+                       split_cat_ids=metric.known_ids, exclude_split_from_budget=True)
+    t_ref_oln, c_ref_oln = t
+    rows, checks = [], []
 
     def diff(a, b):
         return float(np.abs(a.recall - b.eval['recall']).max())
@@ -203,12 +202,15 @@ def run_case(name, gt, preds, known, classes, ks, ann_format, full):
           f'{"pycocotools":>16}   (wall / cpu s)')
     for label, t_o, c_o, t_f, c_f, t_p, c_p in rows:
         print(f'{label:41} | {cell(t_o, c_o)} | {cell(t_f, c_f)} | {cell(t_p, c_p)}')
-    print(f'  ours, all runs (wall): OLN {", ".join(f"{w:.2f}" for w in w_oln)}; removed '
-          f'{", ".join(f"{w:.2f}" for w in w_rem)}'
-          + (f'; faster-coco-eval {", ".join(f"{w:.2f}" for w in w_fce)}' if fce else ''))
-    print(f'  speed-up of ours (wall): vs pycocotools {t_ref_oln / t_oln:.1f}x (OLN), '
-          f'{t_ref_rem / t_rem:.1f}x (removed)'
-          + (f'; vs faster-coco-eval {t_fce / t_rem:.1f}x (removed)' if fce else ''))
+    print('  all runs (wall / cpu s): ' + '; '.join(
+        f'{n} ' + ', '.join(f'{t.wall:.2f}/{t.cpu:.2f}' for t in ts) for n, ts in times.items()))
+    for kind, (o, r, f, p_o, p_r) in (('wall', (t_oln, t_rem, t_fce if fce else None,
+                                                t_ref_oln, t_ref_rem)),
+                                      ('cpu', (c_oln, c_rem, c_fce if fce else None,
+                                               c_ref_oln, c_ref_rem))):
+        print(f'  speed-up of ours ({kind}): vs pycocotools {p_o / o:.1f}x (OLN), '
+              f'{p_r / r:.1f}x (removed)'
+              + (f'; vs faster-coco-eval {f / r:.1f}x (removed)' if f else ''))
     print(f'  ours peak memory (tracemalloc, inputs excluded): {peak / 2**20:.0f} MiB')
     for k in ks:
         m = list(ks).index(k)
@@ -227,7 +229,7 @@ def run_case(name, gt, preds, known, classes, ks, ann_format, full):
                                         'novel_removed_AR@10', 'novel_removed_AR@100')))
     bad = [n for n, d in checks if d != 0.0]
     assert not bad, f'recall differs: {bad}'
-    return t_ref_oln / t_oln, t_ref_rem / t_rem, (t_fce / t_rem if fce else None)
+    return c_ref_oln / c_oln, c_ref_rem / c_rem, (c_fce / c_rem if fce else None)
 
 
 def lvis_categories():
@@ -257,7 +259,7 @@ def main():
     for name, r in (('COCO-like', r1), ('LVIS-like', r2)):
         print(f'\n{name}: ours is {r[0]:.1f}x (OLN) / {r[1]:.1f}x (removed) faster than '
               'pycocotools' + (f', {r[2]:.1f}x faster than faster-coco-eval (removed)'
-                               if r[2] else '') + ' (wall)')
+                               if r[2] else '') + ' (cpu time)')
 
 
 if __name__ == '__main__':
