@@ -574,10 +574,9 @@ class OpenWorldCocoMetric(CocoMetric):
                            protocol=self.protocol, protocols=self.protocols,
                            ann_file=self.ann_file), f, indent=1)
         png = osp.join(out_dir, 'ar_vs_proposals.png')
-        import matplotlib
-        matplotlib.use('Agg', force=False)
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(5, 3.5))
+        from matplotlib.figure import Figure  # no pyplot: no backend, no global state
+        fig = Figure(figsize=(5, 3.5))
+        ax = fig.subplots()
         for i, protocol in enumerate(self.protocols):
             sfx = f'_{protocol}' if i else ''
             for key, color in (('novel', 'C0'), ('base', 'C1')):
@@ -592,7 +591,6 @@ class OpenWorldCocoMetric(CocoMetric):
         ax.legend()
         fig.tight_layout()
         fig.savefig(png, dpi=100)
-        plt.close(fig)
         return png
 
     def export_proposals(self, preds: Sequence[dict], path: str) -> str:

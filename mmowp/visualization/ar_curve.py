@@ -48,10 +48,9 @@ def plot_ar_curves(runs: Sequence[Tuple[str, str]], out_file: str,
     Returns:
         str: ``out_file``.
     """
-    import matplotlib
-    matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=False)
+    from matplotlib.figure import Figure  # no pyplot: no backend, no global state
+    fig = Figure(figsize=(10, 3.8))
+    axes = fig.subplots(1, 2, sharey=False)
     for label, path in runs:
         data = load_curve(find_metrics_json(path))
         curve, metrics = data['ar_vs_proposals'], data.get('metrics', {})
@@ -78,7 +77,6 @@ def plot_ar_curves(runs: Sequence[Tuple[str, str]], out_file: str,
             ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out_file, dpi=110)
-    plt.close(fig)
     return out_file
 
 

@@ -138,12 +138,16 @@ def _gt_legend(fig, n_novel: Optional[int]) -> None:  # noqa: ANN001
 def objectness_figures(runs: Sequence[Tuple[str, torch.nn.Module]], dataset: object, idx: int,
                        vrange: Union[None, str, Tuple[float, float]] = None,
                        novel_boxes: Optional[np.ndarray] = None) -> Dict[str, object]:
-    """The two matplotlib figures of :func:`plot_objectness_maps` (not saved, not closed).
+    """The two matplotlib figures of :func:`plot_objectness_maps`, not saved.
+
+    They are ``matplotlib.figure.Figure`` objects on an Agg canvas, outside pyplot: no
+    backend is chosen and nothing needs closing.
 
     Returns:
         dict: ``{'merged': Figure, 'levels': Figure}``.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     results = [(label, *head_maps(model, dataset, idx)) for label, model in runs]
     sample = results[0][3]
     img = imread(sample.img_path, channel_order='rgb')
@@ -172,8 +176,10 @@ def objectness_figures(runs: Sequence[Tuple[str, torch.nn.Module]], dataset: obj
                 + (f' + {n_novel} novel GT' if n_novel is not None else ' GT'))
     branches = max(len(r[1]) for r in results)
     w = _MERGED_PANEL
-    fig, axes = plt.subplots(len(results), 1 + branches, squeeze=False, layout='constrained',
-                             figsize=(w * (1 + branches) + 1.0, w * len(results) + 0.4))
+    fig = Figure(layout='constrained',
+                 figsize=(w * (1 + branches) + 1.0, w * len(results) + 0.4))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(results), 1 + branches, squeeze=False)
     im = None
     for row, (label, maps, strides, _) in enumerate(results):
         _panel(axes[row, 0], img, None, (), gt, gt_title)
@@ -196,8 +202,9 @@ def objectness_figures(runs: Sequence[Tuple[str, torch.nn.Module]], dataset: obj
             for branch, levels in maps.items()]
     n_lvl = max(len(r[2]) for r in rows)
     w = _LEVEL_PANEL
-    fig, axes = plt.subplots(len(rows), n_lvl, squeeze=False, layout='constrained',
-                             figsize=(w * n_lvl + 1.0, (w + 0.1) * len(rows) + 0.4))
+    fig = Figure(layout='constrained', figsize=(w * n_lvl + 1.0, (w + 0.1) * len(rows) + 0.4))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(rows), n_lvl, squeeze=False)
     for row, (label, branch, levels, strides) in enumerate(rows):
         rng = span(levels) if per_row else vrange
         _row_label(axes[row, 0], f'{label}: {branch}', w)
@@ -242,13 +249,9 @@ def plot_objectness_maps(runs: Sequence[Tuple[str, torch.nn.Module]], dataset: o
     Returns:
         list[str]: The written files.
     """
-    import matplotlib
-    matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
     written = []
     for name, fig in objectness_figures(runs, dataset, idx, vrange, novel_boxes).items():
         path = f'{out_prefix}_{name}.png'
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         written.append(path)
     return written

@@ -41,12 +41,11 @@ def plot_losses(work_dir: str, out_file: str) -> Optional[str]:
                     rows[row['iter']] = row
     if not rows:
         return None
-    import matplotlib
-    matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no backend, no global state
     its = sorted(rows)
     keys = sorted({k for r in rows.values() for k in r if k.startswith('loss')})
-    fig, (ax, ax_lr) = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig = Figure(figsize=(10, 3.4))
+    ax, ax_lr = fig.subplots(1, 2)
     for k in keys:
         ax.plot(its, [rows[i].get(k, float('nan')) for i in its], label=k)
     ax.set_xlabel('iteration')
@@ -59,7 +58,6 @@ def plot_losses(work_dir: str, out_file: str) -> Optional[str]:
     ax_lr.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)
-    plt.close(fig)
     return out_file
 
 

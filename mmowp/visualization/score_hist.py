@@ -99,12 +99,11 @@ def plot_score_hist(values: Dict[str, np.ndarray], scores: Optional[np.ndarray],
         title (str): Figure title (e.g. the config name).
         bins (int): Histogram bins on [0, 1].
     """
-    import matplotlib
-    matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no backend, no global state
     branches = [k.split('/', 1)[1] for k in values if k.startswith('pred/')]
     n = len(branches) + (scores is not None)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
+    fig = Figure(figsize=(4.2 * n, 3.4))
+    axes = fig.subplots(1, n, squeeze=False)
     edges = np.linspace(0, 1, bins + 1)
     for ax, branch in zip(axes[0], branches):
         tgt = values[f'target/{branch}']
@@ -130,5 +129,4 @@ def plot_score_hist(values: Dict[str, np.ndarray], scores: Optional[np.ndarray],
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(out_file, dpi=110)
-    plt.close(fig)
     return out_file
