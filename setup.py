@@ -25,7 +25,7 @@ def add_mim_extension() -> None:
             os.remove(dst)
         elif osp.isdir(dst):
             shutil.rmtree(dst)
-        if osp.isfile(src):  # model-index.yml: read by mmengine for `mmowp::` config paths
+        if osp.isfile(src):  # model-index.yml: read by mmengine (`mmowp::` paths), mim search
             os.makedirs(mim_dir, exist_ok=True)
             shutil.copyfile(src, dst)
             continue

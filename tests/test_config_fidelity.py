@@ -13,9 +13,15 @@ Paper readings checked here (each assertion fails on the configs before them):
   (Zhang et al., CVPR 2020) configs keep mmdet's per-level ``nms_pre``.
 * §5.3 on LVIS "all settings are the same as on COCO dataset except that on LVIS the detection
   output 300 detection results": the COCO training pipeline, no class-balanced sampling;
-  mmdet's LVIS recipe only in the ``_mmdet-recipe`` variant.
+  mmdet's LVIS recipe only in the variant named for it.
+
+Which config reproduces which table row, and the row's numbers, come from the metafiles
+(``configs/*/metafile.yml``, :mod:`mmowp.utils.metafile`): the expectations below are keyed by
+paper row, not by file name, and a config that is the row of two tables (Table 1 and Table 3,
+Table 1 and a Figure 6 cell) must meet the expectations of both.
 """
 import glob
+import importlib.util
 import os.path as osp
 
 import pytest
@@ -28,17 +34,23 @@ from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
 
 import mmowp  # noqa: F401  (registration)
 from mmowp.models.dense_heads import OWPFCOSHead
+from mmowp.utils.metafile import load_models, paper_numbers
 
 from .conftest import CONFIG_ROOT
 
 #: Folders holding the FCOS-OWP paper configs (one per table row / figure cell).
 PAPER_DIRS = ('baseline', 'owp', 'owp_aware', 'unknown_masking', 'lvis')
+#: Folders whose configs' first line must start with their paper's name (the citation of the
+#: metafile collection): every folder but the toy configs (restructured separately) and the AMP
+#: variants (owned by their own change).
+CITED_DIRS = PAPER_DIRS + ('atss', 'benchmarks', 'pg', 'rba')
+META_MODELS = load_models()
+BY_CONFIG = {osp.join(osp.dirname(CONFIG_ROOT), m['Config']): m for m in META_MODELS}
 #: "fb": FCOS-OWP §3.1's backbone, "a ResNet [18] Feature Pyramid Network (FPN) backbone".
 FB_KEYS = ['backbone.', 'neck.']
 LOC_KEYS = ['bbox_head.reg_convs', 'bbox_head.conv_reg', 'bbox_head.scales',
             'bbox_head.conv_iou']
 CLS_KEYS = ['bbox_head.cls_convs', 'bbox_head.conv_cls']
-OWP_CKPT = 'work_dirs/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc/iter_90000.pth'
 AGNOSTIC = ('centerness', 'iou', 'sqrt(centerness*iou)')
 
 # head settings of the rows (FCOS-OWP §3.2, Table 1)
@@ -60,63 +72,91 @@ def masking(thr, start, mode='pixel'):
     return dict(thr=thr, start_iter=start, mode=mode)
 
 
+T1, T2, T3 = 'FCOS-OWP Table 1: ', 'FCOS-OWP Table 2: ', 'FCOS-OWP Table 3: '
+#: Paper row (as the metafiles name it) -> what its config must resolve to.
 EXPECTED = {
-    # Table 1
-    'fcos_r50_fpn_baseline_coco-voc2nonvoc.py': row('coco', 'fcos', 'joint'),
-    'owp_fcos_r50_fpn_centerness_coco-voc2nonvoc.py': row('coco', CENTERNESS, 'owp'),
-    'owp_fcos_r50_fpn_iou_coco-voc2nonvoc.py': row('coco', IOU, 'owp'),
-    'owp_fcos_r50_fpn_sqrt-centerness-iou_coco-voc2nonvoc.py': row('coco', SQRT, 'owp'),
-    'owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py': row('coco', IOU_CS_IS, 'owp'),
-    'owp_fcos_r50_fpn_cond-iou-cs-is_coco-voc2nonvoc.py': row('coco', COND, 'owp'),
-    'owp-aware_fcos_r50_fpn_iou-cs-is_finetune_coco-voc2nonvoc.py':
-        row('coco', AWARE, 'finetune'),
-    'owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py': row('coco', AWARE, 'joint'),
-    'owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-thr095-5k_coco-voc2nonvoc.py':
-        row('coco', AWARE, 'joint', masking(0.95, 5000)),
-    # Appendix B
-    'owp_fcos_r50_fpn_iou-cs-is-all-sampling_coco-voc2nonvoc.py':
-        row('coco', ALL_SAMPLING, 'owp'),
-    # Table 3 (joint and finetune are the Table 1 configs)
-    'owp-aware_fcos_r50_fpn_iou-cs-is_frozen_coco-voc2nonvoc.py': row('coco', AWARE, 'frozen'),
-    'owp-aware_fcos_r50_fpn_iou-cs-is_joint-fb_coco-voc2nonvoc.py':
-        row('coco', AWARE, 'joint', fb=True),
-    'owp-aware_fcos_r50_fpn_iou-cs-is_frozen-fb_coco-voc2nonvoc.py':
-        row('coco', AWARE, 'frozen', fb=True),
-    'owp-aware_fcos_r50_fpn_iou-cs-is_finetune-fb_coco-voc2nonvoc.py':
-        row('coco', AWARE, 'finetune', fb=True),
-    # Table 2
-    'fcos_r50_fpn_baseline_lvis-base2novel.py': row('lvis', 'fcos', 'joint'),
-    'owp_fcos_r50_fpn_iou-cs-is_lvis-base2novel.py': row('lvis', IOU_CS_IS, 'owp'),
-    'owp-aware_fcos_r50_fpn_iou-cs-is_joint_lvis-base2novel.py': row('lvis', AWARE, 'joint'),
-    'owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-thr095-5k_lvis-base2novel.py':
-        row('lvis', AWARE, 'joint', masking(0.95, 5000)),
-    # not a paper row: the Table 2 baseline trained with mmdet's LVIS recipe
-    'fcos_r50_fpn_baseline_lvis-base2novel_mmdet-recipe.py':
-        row('lvis', 'fcos', 'joint', variant='mmdet-lvis'),
+    T1 + 'Baseline logits * centerness': row('coco', 'fcos', 'joint'),
+    T1 + 'OWP centerness': row('coco', CENTERNESS, 'owp'),
+    T1 + 'OWP IOU': row('coco', IOU, 'owp'),
+    T1 + 'OWP sqrt(centerness * IOU)': row('coco', SQRT, 'owp'),
+    T1 + 'OWP IOU-CS-IS': row('coco', IOU_CS_IS, 'owp'),
+    T1 + 'OWP Conditional IOU-CS-IS': row('coco', COND, 'owp'),
+    T1 + 'OWP-Aware logits * IOU-CS-IS (Finetune)': row('coco', AWARE, 'finetune'),
+    T1 + 'OWP-Aware logits * IOU-CS-IS (joint)': row('coco', AWARE, 'joint'),
+    T1 + 'OWP-Aware joint + unknown': row('coco', AWARE, 'joint', masking(0.95, 5000)),
+    'FCOS-OWP Appendix B: All Sampling': row('coco', ALL_SAMPLING, 'owp'),
+    T3 + 'joint': row('coco', AWARE, 'joint'),
+    T3 + 'finetune': row('coco', AWARE, 'finetune'),
+    T3 + 'frozen': row('coco', AWARE, 'frozen'),
+    T3 + 'joint fb': row('coco', AWARE, 'joint', fb=True),
+    T3 + 'frozen fb': row('coco', AWARE, 'frozen', fb=True),
+    T3 + 'finetune fb': row('coco', AWARE, 'finetune', fb=True),
+    T2 + 'Baseline logits * centerness': row('lvis', 'fcos', 'joint'),
+    T2 + 'OWP IOU-CS-IS': row('lvis', IOU_CS_IS, 'owp'),
+    T2 + 'OWP Classification joint': row('lvis', AWARE, 'joint'),
+    T2 + 'OWP Classification joint+unknown': row('lvis', AWARE, 'joint', masking(0.95, 5000)),
 }
 # Table 4: unknown area masking on LVIS
 for _k in (0, 5, 10, 60):
-    EXPECTED[f'owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-area-thr095-{_k}k_'
-             'lvis-base2novel.py'] = row('lvis', AWARE, 'joint', masking(0.95, _k * 1000, 'area'))
+    EXPECTED[f'FCOS-OWP Table 4: areas {_k}k'] = row('lvis', AWARE, 'joint',
+                                                     masking(0.95, _k * 1000, 'area'))
 # Figure 6 grid: {joint, finetune} x thr {0.925, 0.95} x start {5k, 10k, 30k, 60k}
 for _recipe in ('joint', 'finetune'):
-    for _thr, _tag in ((0.925, '0925'), (0.95, '095')):
+    for _thr in (0.925, 0.95):
         for _k in (5, 10, 30, 60):
-            _name = (f'owp-aware_fcos_r50_fpn_iou-cs-is_{_recipe}-unknown-thr{_tag}-{_k}k_'
-                     'coco-voc2nonvoc.py')
-            EXPECTED[_name] = row('coco', AWARE, _recipe, masking(_thr, _k * 1000))
+            EXPECTED[f'FCOS-OWP Figure 6: {_recipe}, threshold {_thr}, start {_k}k'] = row(
+                'coco', AWARE, _recipe, masking(_thr, _k * 1000))
+#: Paper configs that are named variants of a row, not rows: config name -> expectation.
+VARIANTS = {
+    # the Table 2 baseline trained with mmdet's LVIS recipe
+    'fcos_r50_fpn_baseline_lvis-base2novel_mmdet-recipe.py':
+        row('lvis', 'fcos', 'joint', variant='mmdet-lvis'),
+}
+
+
+def config_of(paper_row):
+    """Path of the config the metafiles name for a paper row."""
+    hits = [p for p, m in BY_CONFIG.items()
+            if paper_row in [f'{m["In Collection"]} {r}' for r in m['Metadata'].get(
+                'Paper Rows', [])]]
+    assert len(hits) == 1, f'{paper_row}: configs {hits}'
+    return hits[0]
+
+
+def rows_of(path):
+    m = BY_CONFIG[path]
+    return [f'{m["In Collection"]} {r}' for r in m['Metadata'].get('Paper Rows', [])]
+
+
+#: The OWP IOU-CS-IS checkpoint (work_dirs/<config name>/) the finetune and frozen rows start from.
+OWP_CKPT = 'work_dirs/{}/iter_90000.pth'.format(
+    osp.basename(config_of(T1 + 'OWP IOU-CS-IS'))[:-3])
 
 PAPER_CONFIGS = sorted(p for d in PAPER_DIRS
                        for p in glob.glob(osp.join(CONFIG_ROOT, d, '*.py')))
 BY_NAME = {osp.basename(p): p for p in PAPER_CONFIGS}
 
 
+def expectation(path):
+    """The expectation of a paper config: its rows' (all equal) or its variant's."""
+    rows = rows_of(path)
+    if not rows:
+        return VARIANTS[osp.basename(path)]
+    exps = [EXPECTED[r] for r in rows]
+    assert all(e == exps[0] for e in exps), f'{path}: rows {rows} expect different settings'
+    return exps[0]
+
+
 def test_every_paper_config_has_a_row_and_every_row_a_config():
-    assert set(BY_NAME) - set(EXPECTED) == set(), 'configs without an expected row'
-    assert set(EXPECTED) - set(BY_NAME) == set(), 'rows without a config'
-    # Table 1 (9) + App. B (1) + Table 3 new rows (4) + Table 2 (4) + Table 4 (4) + Figure 6
-    # (16 cells, one of them the Table 1 "joint + unknown" config) + mmdet-recipe LVIS variant
-    assert len(EXPECTED) == 9 + 1 + 4 + 4 + 4 + 16 - 1 + 1
+    assert set(PAPER_CONFIGS) <= set(BY_CONFIG), 'paper configs without a metafile entry'
+    rows = {r: p for p in PAPER_CONFIGS for r in rows_of(p)}
+    assert set(EXPECTED) - set(rows) == set(), 'rows without a config'
+    assert set(rows) - set(EXPECTED) == set(), 'metafile rows without an expectation'
+    assert {osp.basename(p) for p in PAPER_CONFIGS if not rows_of(p)} == set(VARIANTS)
+    # Table 1 (9) + App. B (1) + Table 3 (6, 2 of them Table 1 configs) + Table 2 (4) +
+    # Table 4 (4) + Figure 6 (16 cells, one of them the Table 1 "joint + unknown" config) +
+    # the mmdet-recipe LVIS variant
+    assert len(PAPER_CONFIGS) == 9 + 1 + 4 + 4 + 4 + 16 - 1 + 1
 
 
 def evaluators(cfg):
@@ -127,14 +167,16 @@ def evaluators(cfg):
     return out
 
 
-@pytest.mark.parametrize('name', sorted(EXPECTED))
+@pytest.mark.parametrize('name', sorted(BY_NAME))
 def test_paper_config_resolves_to_paper_hyper_parameters(name):
-    exp = EXPECTED[name]
     path = BY_NAME[name]
+    exp = expectation(path)
     cfg = Config.fromfile(path)
-    first = open(path).readline()
-    assert first.startswith(('# FCOS-OWP ', '# Seed 000 ')), (
-        f'{name}: first line must name its FCOS-OWP table row')
+    header = ''.join(line for line in open(path) if line.startswith('#'))
+    assert header.startswith('# FCOS-OWP '), f'{name}: first line must name its paper'
+    for paper_row in rows_of(path):   # "FCOS-OWP Table 1: ..." -> "Table 1"
+        table = paper_row[len('FCOS-OWP '):].split(':')[0]
+        assert table in header, f'{name}: its comment does not name {table}'
 
     # §5: batch 16 = 8 GPUs x 2 images, SGD 0.01 / 0.9 / 1e-4, 90k iterations, x0.1 at 60k, 80k
     assert cfg.train_dataloader.batch_size == 2
@@ -228,8 +270,9 @@ def test_paper_config_resolves_to_paper_hyper_parameters(name):
             'FocalLoss', 2.0, 0.25, 1.0)
 
 
-RECIPE_CONFIGS = [n for n, e in sorted(EXPECTED.items())
-                  if e['recipe'] in ('finetune', 'frozen') and e['masking'] is None]
+RECIPE_CONFIGS = [n for n, p in sorted(BY_NAME.items())
+                  if expectation(p)['recipe'] in ('finetune', 'frozen')
+                  and expectation(p)['masking'] is None]
 
 
 @pytest.mark.parametrize('name', RECIPE_CONFIGS)
@@ -237,7 +280,7 @@ def test_recipe_optimizer_resolves_to_paper_learning_rates(name):
     """Built on the real R50-FPN model: localisation at 0.001 (finetune) or absent (frozen),
     classification at 0.01, ResNet and FPN absent in the fb variants, whose norm layers keep
     their running statistics in train mode."""
-    exp = EXPECTED[name]
+    exp = expectation(BY_NAME[name])
     cfg = Config.fromfile(BY_NAME[name])
     init_default_scope('mmdet')
     cfg.model.backbone.init_cfg = None
@@ -293,14 +336,14 @@ def assert_lvis_training(cfg, mmdet_recipe):
 
 def test_mmdet_lvis_recipe_variant_differs_from_its_paper_row_only_in_training_data():
     variant = Config.fromfile(BY_NAME['fcos_r50_fpn_baseline_lvis-base2novel_mmdet-recipe.py'])
-    paper = Config.fromfile(BY_NAME['fcos_r50_fpn_baseline_lvis-base2novel.py'])
+    paper = Config.fromfile(config_of(T2 + 'Baseline logits * centerness'))
     skip = ('train_dataloader', 'train_pipeline')
     assert {k: v for k, v in variant.to_dict().items() if k not in skip} == {
         k: v for k, v in paper.to_dict().items() if k not in skip}
     assert variant.train_dataloader != paper.train_dataloader
 
 
-FB_CONFIGS = [n for n, e in sorted(EXPECTED.items()) if e['fb']]
+FB_CONFIGS = [n for n, p in sorted(BY_NAME.items()) if expectation(p)['fb']]
 
 
 def assert_norm_statistics_frozen(model, frozen):
@@ -366,12 +409,12 @@ def test_nms_pre_scope_image_exactly_on_owp_heads(path):
 FEATMAP_SIZES = [(100, 168), (50, 84), (25, 42), (13, 21), (7, 11)]  # 800x1333, padded to 32
 
 
-def pre_nms_candidates(name, seed=0):
+def pre_nms_candidates(path, seed=0):
     """Build the head of a paper config with its test_cfg and run ``predict_by_feat`` without
     NMS on random logits of one 800x1333 image (every level holds more than nms_pre
     (location, class) pairs above score_thr except the two coarsest): the boxes that NMS
     would see, the per-level class probabilities and objectness probabilities."""
-    cfg = Config.fromfile(BY_NAME[name])
+    cfg = Config.fromfile(path)
     init_default_scope('mmdet')
     head = MODELS.build(dict(cfg.model.bbox_head, test_cfg=cfg.model.test_cfg))
     gen = torch.Generator().manual_seed(seed)
@@ -389,7 +432,7 @@ def pre_nms_candidates(name, seed=0):
 def test_paper_config_passes_top_2000_of_the_image_to_nms():
     """OWP IOU-CS-IS (score = predicted IoU): exactly the 2000 highest IoU scores above
     score_thr over all levels reach NMS, not 2000 per level (mmdet: about 5,400 here)."""
-    test_cfg, res, _, obj = pre_nms_candidates('owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py')
+    test_cfg, res, _, obj = pre_nms_candidates(config_of(T1 + 'OWP IOU-CS-IS'))
     scores = torch.cat([o.flatten() for o in obj])
     expected = scores[scores > test_cfg.score_thr].topk(test_cfg.nms_pre).values
     assert len(res) == test_cfg.nms_pre == 2000
@@ -398,16 +441,121 @@ def test_paper_config_passes_top_2000_of_the_image_to_nms():
     assert per_level > 2 * test_cfg.nms_pre    # what the per-level rule would have passed
 
 
-@pytest.mark.parametrize('name', ['owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py',
-                                  'owp_fcos_r50_fpn_iou-cs-is_lvis-base2novel.py'])
-def test_owp_aware_and_lvis_configs_pass_top_2000_of_the_image_to_nms(name):
-    test_cfg, res, _, _ = pre_nms_candidates(name)
+@pytest.mark.parametrize('paper_row', [T1 + 'OWP-Aware logits * IOU-CS-IS (joint)',
+                                       T2 + 'OWP IOU-CS-IS'])
+def test_owp_aware_and_lvis_configs_pass_top_2000_of_the_image_to_nms(paper_row):
+    test_cfg, res, _, _ = pre_nms_candidates(config_of(paper_row))
     assert test_cfg.nms_pre_scope == 'image' and len(res) == test_cfg.nms_pre == 2000
 
 
 def test_stock_fcos_baseline_keeps_mmdet_top_2000_per_level():
     """The stock-FCOS baseline (FCOSHead, parity with mmdet): 2000 (location, class) pairs
     per level, as mmdet's FCOSHead."""
-    test_cfg, res, cls, _ = pre_nms_candidates('fcos_r50_fpn_baseline_coco-voc2nonvoc.py')
+    test_cfg, res, cls, _ = pre_nms_candidates(config_of(T1 + 'Baseline logits * centerness'))
     expected = sum(min(int((c > test_cfg.score_thr).sum()), test_cfg.nms_pre) for c in cls)
     assert len(res) == expected > 2 * test_cfg.nms_pre
+
+
+# --------------------------------------------------------------------------- metafiles
+EVERY_CONFIG = sorted(p for p in glob.glob(osp.join(CONFIG_ROOT, '*', '*.py'))
+                      if osp.basename(osp.dirname(p)) not in ('_base_', 'toy'))
+
+
+def test_metafiles_list_every_config_once():
+    """One metafile entry per config (outside the toy configs), named as its file, in the
+    metafile of its folder; every entry's config exists."""
+    configs = [m['Config'] for m in META_MODELS]
+    assert len(configs) == len(set(configs))
+    assert set(BY_CONFIG) == set(EVERY_CONFIG)
+    for path, m in BY_CONFIG.items():
+        assert m['Name'] == osp.basename(path)[:-3]
+        assert osp.dirname(m['Metafile']) == osp.dirname(m['Config']), m['Config']
+
+
+@pytest.mark.parametrize('path', [p for p in EVERY_CONFIG
+                                  if osp.basename(osp.dirname(p)) in CITED_DIRS],
+                         ids=lambda p: osp.relpath(p, CONFIG_ROOT))
+def test_first_line_names_the_paper(path):
+    """The first line starts with the name of the paper of the config's metafile collection
+    (FCOS-OWP, ATSS (Zhang et al., CVPR 2020), ...), never a file number of it."""
+    citation = BY_CONFIG[path]['Collection']['Metadata']['Citation']
+    assert open(path).readline().startswith(f'# {citation} '), (
+        f'{path}: the first line must start with "# {citation} "')
+
+
+@pytest.mark.parametrize('name', [n for n, p in sorted(BY_NAME.items())
+                                  if BY_CONFIG[p].get('Results')])
+def test_paper_numbers_fit_the_config(name):
+    """The metafile's numbers of a row are those the config's evaluation reports: AR@N for
+    the evaluator's N (COCO 10 / 100, LVIS 300), and base AP exactly where the paper has one,
+    i.e. where the config keeps the classes (the paper prints N/A for class-agnostic rows)."""
+    cfg = Config.fromfile(BY_NAME[name])
+    results = BY_CONFIG[BY_NAME[name]]['Results']
+    assert len(results) == 1
+    split = expectation(BY_NAME[name])['split']
+    assert results[0]['Dataset'] == {'coco': 'COCO VOC -> non-VOC',
+                                     'lvis': 'LVIS v1 base -> novel'}[split]
+    numbers = paper_numbers(BY_NAME[name])
+    assert numbers
+    for ev in evaluators(cfg):
+        nums = {f'AR{n}' for n in ev.proposal_nums}
+        for metric in numbers:
+            group, kind = metric.split()
+            assert group in ('base', 'novel') and (kind == 'AP' or kind in nums), metric
+        agnostic = bool(ev.get('class_agnostic'))
+        assert ('base AP' in numbers) == (not agnostic), (
+            f'{name}: paper base AP {numbers.get("base AP", "N/A")}, evaluator '
+            f'class_agnostic={agnostic}')
+
+
+def test_frozen_fb_row_keeps_the_owp_proposals():
+    """Table 3's frozen fb row freezes the whole localisation path of the OWP IOU-CS-IS
+    checkpoint, so its class-agnostic non-VOC recall is that row's: the paper prints the same
+    AR10 / AR100 in both tables (what tests/test_recipes.py checks on proposals)."""
+    frozen_fb = paper_numbers(T3 + 'frozen fb')
+    owp = paper_numbers(T1 + 'OWP IOU-CS-IS')
+    for metric in ('novel AR10', 'novel AR100'):
+        assert frozen_fb[metric] == owp[metric]
+    # finetune fb's slowed localisation branches move its proposals a little
+    assert paper_numbers(T3 + 'finetune fb')['novel AR100'] != owp['novel AR100']
+
+
+def test_paper_numbers_by_row_and_by_config_agree():
+    path = config_of(T1 + 'OWP IOU-CS-IS')
+    by_row = paper_numbers(T1 + 'OWP IOU-CS-IS')
+    assert by_row == paper_numbers(path) == paper_numbers(osp.basename(path)[:-3])
+    assert by_row == paper_numbers('table 1:   owp iou-cs-is')   # one paper has such a row
+    with pytest.raises(KeyError, match='neither a config nor a paper row'):
+        paper_numbers('FCOS-OWP Table 1: OWP IOU-CS-IS-XL')
+    rba = [p for p, m in BY_CONFIG.items() if len(m.get('Results') or []) > 1][0]
+    with pytest.raises(ValueError, match='several datasets'):
+        paper_numbers(rba)
+    assert set(paper_numbers(rba, dataset='Road Anomaly')) == {'AUROC', 'AP', 'FPR95'}
+    # a figure cell: a row without numbers
+    assert paper_numbers('FCOS-OWP Figure 6: finetune, threshold 0.925, start 30k') == {}
+
+
+def test_readme_table_lists_every_row_with_its_numbers(monkeypatch):
+    """tools/metafile_table.py: a line per (paper row, config) under the row's table, with
+    every number of a one-dataset row (a figure's table lists its cells without numbers)."""
+    tools = osp.join(osp.dirname(CONFIG_ROOT), 'tools')
+    monkeypatch.syspath_prepend(tools)   # its `import _path`
+    spec = importlib.util.spec_from_file_location(
+        'metafile_table', osp.join(tools, 'metafile_table.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    sections = {}
+    for block in tool.tables().split('#### ')[1:]:
+        sections[block.split(' (')[0]] = block.splitlines()
+    for path, m in BY_CONFIG.items():
+        for paper_row in rows_of(path):
+            table, label = paper_row.split(': ', 1)
+            hits = [ln for ln in sections[table]
+                    if ln.startswith(f'| {label} | `{m["Config"]}` |')]
+            assert len(hits) == 1, paper_row
+            if ' Figure ' in table:
+                assert hits[0].count('|') == 3
+            elif len(m['Results']) == 1:
+                cells = hits[0].split('|')[3:-1]
+                assert sorted(float(c) for c in cells if c.strip() != '-') == sorted(
+                    paper_numbers(path).values())

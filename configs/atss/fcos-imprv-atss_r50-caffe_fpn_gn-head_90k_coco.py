@@ -1,4 +1,4 @@
-# Seed 001 (ATSS) Table 3, row "FCOS + ATSS" (39.2 AP): the full version, Algorithm 1 with
+# ATSS (Zhang et al., CVPR 2020) Table 3, row "FCOS + ATSS": the full version, Algorithm 1 with
 # k = 9 on one virtual 8S square anchor per location (PointATSSAssigner); per-level regress
 # ranges are not used; regression still goes from the point to the four sides.
 _base_ = './fcos-imprv_r50-caffe_fpn_gn-head_90k_coco.py'

@@ -1,4 +1,4 @@
-# Seed 001 (ATSS) Table 3, row "FCOS + Center sampling" (38.6 AP): the "lite" ATSS, only
+# ATSS (Zhang et al., CVPR 2020) Table 3, row "FCOS + Center sampling": the "lite" ATSS, only
 # locations within 1.5 strides of the GT centre are candidates; regress ranges kept.
 _base_ = './fcos-imprv_r50-caffe_fpn_gn-head_90k_coco.py'
 

@@ -1,4 +1,4 @@
-# Seed 001 (ATSS) Table 3, row "FCOS" (37.8 AP on COCO minival): FCOS R50-FPN with the
+# ATSS (Zhang et al., CVPR 2020) Table 3, row "FCOS" (COCO minival): FCOS R50-FPN with the
 # improvements the paper counts in (centerness on the regression branch, GIoU loss, regression
 # targets normalised by the stride), positives from mmdet's rule (inside the box + per-level
 # regress ranges), no center sampling. 80 COCO classes, 800x1333, 90k iterations, batch 16.
@@ -20,5 +20,5 @@ model = dict(
     # FCOS / ATSS official inference: 1000 pre-NMS, NMS 0.6, 100 detections
     test_cfg=dict(nms_pre=1000, nms=dict(type='nms', iou_threshold=0.6), max_per_img=100))
 
-# 8 GPUs x 2 images = batch 16 (seed 001 §3.1); iteration-based, so an infinite sampler
+# 8 GPUs x 2 images = batch 16 (ATSS §3.1); iteration-based, so an infinite sampler
 train_dataloader = dict(batch_size=2, sampler=dict(type='InfiniteSampler', shuffle=True))

@@ -1,6 +1,6 @@
-# Seed 000 Table 2, row "Baseline logits * centerness" (LVIS base AP 18.88, AR@300 27.77; novel
-# AR@300 35.30): stock FCOS R50-FPN trained on the LVIS v1 base classes (rare + common + first 305
-# frequent = 1103), 300 detections per image (§5.3); otherwise the COCO settings.
+# FCOS-OWP Table 2, row "Baseline logits * centerness": stock FCOS R50-FPN trained on the LVIS v1
+# base classes (rare + common + first 305 frequent = 1103), 300 detections per image (§5.3);
+# otherwise the COCO settings.
 _base_ = [
     '../_base_/models/fcos_r50_fpn.py', '../_base_/datasets/lvis_v1_base2novel.py',
     '../_base_/schedules/schedule_90k.py', '../_base_/default_runtime.py'

@@ -1,6 +1,5 @@
-# Seed 000 Table 2, OWP Classification row "joint+unknown" (LVIS base AP 18.56, AR@300 27.25; novel
-# AR@300 39.21): joint + Unknown Object Masking with the COCO setting of Table 1 (thr 0.95 from
-# iteration 5k; the paper does not restate it for LVIS).
+# FCOS-OWP Table 2, OWP Classification row "joint+unknown": joint + Unknown Object Masking with the
+# COCO setting of Table 1 (thr 0.95 from iteration 5k; the paper does not restate it for LVIS).
 _base_ = './owp-aware_fcos_r50_fpn_iou-cs-is_joint_lvis-base2novel.py'
 
 model = dict(

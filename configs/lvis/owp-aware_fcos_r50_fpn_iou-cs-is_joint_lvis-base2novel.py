@@ -1,5 +1,5 @@
-# Seed 000 Table 2, OWP Classification row "joint" (LVIS base AP 18.84, AR@300 27.29; novel AR@300
-# 39.28): the IOU-CS-IS head with the classifier trained, every branch at lr 0.01; cls * IoU scores.
+# FCOS-OWP Table 2, OWP Classification row "joint": the IOU-CS-IS head with the classifier trained,
+# every branch at lr 0.01; cls * IoU scores.
 _base_ = './owp_fcos_r50_fpn_iou-cs-is_lvis-base2novel.py'
 
 model = dict(bbox_head=dict(train_cls=True, score_mode='cls*iou'))

@@ -1,4 +1,4 @@
-# Seed 000 Table 2, OWP row "IOU-CS-IS" (LVIS novel AR@300 39.85): the OWP recipe (classifier
+# FCOS-OWP Table 2, OWP row "IOU-CS-IS": the OWP recipe (classifier
 # frozen, proposals scored by predicted IoU) with Center Sampling and IoU Sampling 0.3, as the
 # COCO row configs/owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py, on LVIS base -> novel.
 _base_ = [

@@ -1,4 +1,4 @@
-# Seed 000 Table 1, OWP row "centerness": class-agnostic FCOS scored by its centerness branch
+# FCOS-OWP Table 1, OWP row "centerness": class-agnostic FCOS scored by its centerness branch
 # (frozen classifier), trained on the 20 VOC classes of COCO, AR on the 60 non-VOC classes.
 # Base of the other Table 1 OWP rows in this folder.
 _base_ = [

@@ -1,4 +1,4 @@
-# Seed 000 Appendix B, "All Sampling" (COCO class-agnostic AR100 30.18): the IOU-CS-IS row with
+# FCOS-OWP Appendix B, "All Sampling": the IOU-CS-IS row with
 # the IoU branch trained on every location (inside a GT box: target against its box; else 0).
 # Regression keeps center sampling.
 _base_ = './owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py'

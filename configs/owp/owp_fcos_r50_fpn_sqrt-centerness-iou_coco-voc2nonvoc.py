@@ -1,4 +1,4 @@
-# Seed 000 Table 1, OWP row "sqrt(centerness * IOU)": both branches trained, proposals scored
+# FCOS-OWP Table 1, OWP row "sqrt(centerness * IOU)": both branches trained, proposals scored
 # by the geometric mean of centerness and IoU (as OLN).
 _base_ = './owp_fcos_r50_fpn_centerness_coco-voc2nonvoc.py'
 

@@ -1,10 +1,10 @@
-# FCOS-OWP Table 3, row "finetune fb" (COCO base AP 38.96, AR10 57.00, AR100 61.86; non-VOC AP
-# 1.94, AR10 12.98, AR100 29.68): the finetune recipe (from the OWP IOU-CS-IS checkpoint,
+# FCOS-OWP Table 3, row "finetune fb": the finetune recipe (from the OWP IOU-CS-IS checkpoint,
 # regression + objectness branches at lr 0.001, classification at 0.01) with the (OWP-trained)
 # backbone frozen. "fb" = frozen backbone (Appendix A) = "a ResNet [18] Feature Pyramid Network
 # (FPN) backbone" (§3.1): ResNet (backbone.) and FPN (neck.) get no gradient and no optimizer
 # state, the ResNet's BN layers stay in eval mode (frozen_stages=4, norm_eval=True). Only the
-# slowed localisation branches can move the proposals (non-VOC AR100 29.68 vs 30.19).
+# slowed localisation branches can move the proposals (the paper's non-VOC AR100 is a little
+# below the frozen fb row's).
 _base_ = './owp-aware_fcos_r50_fpn_iou-cs-is_finetune_coco-voc2nonvoc.py'
 
 model = dict(backbone=dict(frozen_stages=4, norm_eval=True))

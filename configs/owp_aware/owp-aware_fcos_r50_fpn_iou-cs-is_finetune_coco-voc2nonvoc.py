@@ -1,5 +1,5 @@
-# Seed 000 Table 1, OWP-Aware Classification row "logits * IOU-CS-IS (Finetune)" (= Table 3
-# "finetune"; COCO base AP 46.07, AR10 59.25, AR100 64.12; non-VOC AR10 11.67, AR100 28.39).
+# FCOS-OWP Table 1, OWP-Aware Classification row "logits * IOU-CS-IS (Finetune)" (= Table 3
+# "finetune").
 # Recipe of §4: start from the OWP IOU-CS-IS checkpoint; regression + objectness branches at
 # lr 0.001, classification at 0.01 (custom_keys override bias_lr_mult for these branches);
 # backbone and neck keep the default lr 0.01.

@@ -1,6 +1,6 @@
-# Seed 000 Table 3, row "frozen" (COCO base AP 38.24, AR10 50.73, AR100 55.35; non-VOC AP 0.71,
-# AR10 8.27, AR100 20.74): as finetune, but the localisation branches (regression tower, conv_reg,
-# scales, IoU branch) are frozen completely: no gradient, no optimizer state, also on resume.
+# FCOS-OWP Table 3, row "frozen": as finetune, but the localisation branches (regression tower,
+# conv_reg, scales, IoU branch) are frozen completely: no gradient, no optimizer state, also on
+# resume.
 _base_ = './owp-aware_fcos_r50_fpn_iou-cs-is_finetune_coco-voc2nonvoc.py'
 
 optim_wrapper = dict(

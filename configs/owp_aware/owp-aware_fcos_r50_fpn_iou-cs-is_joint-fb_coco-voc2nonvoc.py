@@ -1,8 +1,7 @@
-# FCOS-OWP Table 3, row "joint fb" (COCO base AP 25.31, AR10 42.11, AR100 47.37; non-VOC AP 0.76,
-# AR10 6.45, AR100 19.31): the joint recipe (§4: every branch at lr 0.01, from ImageNet) with the
-# backbone frozen. "fb" = frozen backbone (Appendix A) = "a ResNet [18] Feature Pyramid Network
-# (FPN) backbone" (§3.1): ResNet (backbone.) and FPN (neck.) get no gradient and no optimizer
-# state, the ResNet's BN layers stay in eval mode (frozen_stages=4, norm_eval=True). Joint
+# FCOS-OWP Table 3, row "joint fb": the joint recipe (§4: every branch at lr 0.01, from ImageNet)
+# with the backbone frozen. "fb" = frozen backbone (Appendix A) = "a ResNet [18] Feature Pyramid
+# Network (FPN) backbone" (§3.1): ResNet (backbone.) and FPN (neck.) get no gradient and no
+# optimizer state, the ResNet's BN layers stay in eval mode (frozen_stages=4, norm_eval=True). Joint
 # training does not start from an OWP checkpoint, so the ResNet is ImageNet's and the FPN keeps
 # mmdet's initialisation; the paper does not state this row's starting point (its AP, far below
 # every other Table 3 row, is at least consistent with an untrained frozen FPN).

@@ -1,7 +1,6 @@
-# Seed 000 Table 1, OWP-Aware Classification row "joint + unknown" (COCO base AP 46.21, AR10 60.42,
-# AR100 64.85; non-VOC AR10 11.32, AR100 27.82) = Figure 6 cell (joint, thr 0.95, 5k): joint recipe
-# + Unknown Object Masking (§3.3): background locations with predicted IoU > 0.95 are ignored by
-# the focal loss from iteration 5k on.
+# FCOS-OWP Table 1, OWP-Aware Classification row "joint + unknown" = Figure 6 cell (joint, thr 0.95,
+# 5k): joint recipe + Unknown Object Masking (§3.3): background locations with predicted IoU > 0.95
+# are ignored by the focal loss from iteration 5k on.
 _base_ = './owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
 
 model = dict(

@@ -1,5 +1,5 @@
-# Seed 000 Table 1, OWP-Aware Classification row "logits * IOU-CS-IS (joint)" (= Table 3 "joint";
-# COCO base AP 46.01, AR10 58.24, AR100 63.45; non-VOC AR10 11.12, AR100 26.89). Recipe of §4:
+# FCOS-OWP Table 1, OWP-Aware Classification row "logits * IOU-CS-IS (joint)" (= Table 3 "joint").
+# Recipe of §4:
 # the IOU-CS-IS head with the classifier trained too, every branch at lr 0.01, from ImageNet;
 # proposals scored by cls * IoU.
 _base_ = '../owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py'

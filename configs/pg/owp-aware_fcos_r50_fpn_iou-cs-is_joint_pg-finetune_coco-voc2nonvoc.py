@@ -1,8 +1,8 @@
-# Seed 004 Table 1, row "Faster R-CNN with FPN, ours (gamma = 1)" (COCO minival mAP 37.7 -> 39.5),
-# applied to the OWP-aware head of seed 000 Table 1 row "logits * IOU-CS-IS (joint)": fine-tune
-# the converged joint model with the policy-gradient loss (seed 004 §3.3, Eq. 9-11) in place of
-# the focal loss; candidates ranked by cls * IoU (the head's score_mode), k = 10, gamma = 1.
-# Schedule: seed 004 §4's 22.5k iterations at lr 0.001, step at 15k, after a 160k baseline,
+# The policy-gradient detector (Rao et al., CVPR 2018) Table 1, row "Faster R-CNN with FPN, ours
+# (gamma = 1)", applied to the OWP-aware head of FCOS-OWP Table 1 row "logits * IOU-CS-IS (joint)":
+# fine-tune the converged joint model with the policy-gradient loss (Rao et al. §3.3, Eq. 9-11) in
+# place of the focal loss; candidates ranked by cls * IoU (the head's score_mode), k = 10, gamma =
+# 1. Schedule: Rao et al. §4's 22.5k iterations at lr 0.001, step at 15k, after a 160k baseline,
 # scaled to the 90k schedule: 22.5k * 90/160 = 12,656 iterations, step at 15k * 90/160 = 8,438.
 _base_ = '../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
 

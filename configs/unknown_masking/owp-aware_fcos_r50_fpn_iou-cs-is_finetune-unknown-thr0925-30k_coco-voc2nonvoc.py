@@ -1,4 +1,4 @@
-# Seed 000 Figure 6 (b), cell (finetune, thr 0.925, start 30k) -- "the highest AR100 performance
+# FCOS-OWP Figure 6 (b), cell (finetune, thr 0.925, start 30k) -- "the highest AR100 performance
 # is with fine-tuning and 0.925 masking occurring at 30k" (Appendix A): finetune recipe + Unknown
 # Object Masking (§3.3) on the predicted IoU. Base of the other finetune cells of the grid.
 _base_ = '../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_finetune_coco-voc2nonvoc.py'

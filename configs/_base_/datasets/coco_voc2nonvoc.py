@@ -1,4 +1,4 @@
-# COCO 2017, open-world split of seed 000 §5: train on the 20 PASCAL VOC classes (base), the
+# COCO 2017, open-world split of FCOS-OWP §5: train on the 20 PASCAL VOC classes (base), the
 # images keep their unannotated non-VOC objects; evaluate with OpenWorldCocoMetric: base AP,
 # class-agnostic base AR@10/100 and novel (60 non-VOC classes) AR@10/100 - one Table 1 row.
 # Boxes per image are capped by the model's test_cfg.max_per_img (100 for COCO).

@@ -1,6 +1,6 @@
 # FCOS R50-FPN with GN head, as mmdet's fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py
 # (caffe-style ResNet-50 from open-mmlab://detectron/resnet50_caffe, no torchvision needed),
-# with the seed-000 inference settings: top-2000 before NMS, 100 detections after (COCO).
+# with the FCOS-OWP inference settings (§3.1): top-2000 before NMS, 100 detections after (COCO).
 model = dict(
     type='FCOS',
     data_preprocessor=dict(

@@ -1,4 +1,4 @@
-# Seed 000 §5 "Implementation Details": batch 16 (8 GPUs x 2 images), SGD lr 0.01,
+# FCOS-OWP §5 "Implementation Details": batch 16 (8 GPUs x 2 images), SGD lr 0.01,
 # momentum 0.9, weight decay 1e-4, 90k iterations, lr x0.1 at 60k and 80k.
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=90000, val_interval=10000)
 val_cfg = dict(type='ValLoop')
