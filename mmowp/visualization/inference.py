@@ -29,7 +29,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import load_checkpoint
 
 from ..utils.checkpoint import check_checkpoint_compatible
-from ..utils.config import apply_data_root
+from ..utils.config import apply_data_root, load_config, resolve_data_root
 
 
 def load_model_and_data(config: str, checkpoint: Optional[str], split: str = 'test',
@@ -43,17 +43,19 @@ def load_model_and_data(config: str, checkpoint: Optional[str], split: str = 'te
         checkpoint (str, optional): Checkpoint file; None keeps the initial weights.
         split (str): ``'test'``, ``'val'`` or ``'train'`` (the train dataset with the *test*
             pipeline plus annotations, i.e. no random flip).
-        data_root (str, optional): Moves every dataset and evaluator (``apply_data_root``).
+        data_root (str, optional): Moves every dataset and evaluator (``apply_data_root``);
+            without it the data is looked up as by the tools (``resolve_data_root``:
+            ``MMOWP_DATA``, the working directory, the checkout).
         cfg_options (dict, optional): Merged into the config.
 
     Returns:
         tuple: model (eval mode, CPU), dataset, config.
     """
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    # `mmowp::` bases, inherited variables and options reaching their copies, as the tools
+    cfg = load_config(config, cfg_options, phases=())
     apply_data_root(cfg, data_root)
+    resolve_data_root(cfg, phases=(split, ), search=data_root is None)
     model = MODELS.build(cfg.model)
     if checkpoint:
         check_checkpoint_compatible(model, checkpoint)
