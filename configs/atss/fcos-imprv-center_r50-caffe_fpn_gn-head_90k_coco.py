@@ -1,5 +1,5 @@
 # ATSS (Zhang et al., CVPR 2020) Table 3, row "FCOS + Center sampling": the "lite" ATSS, only
 # locations within 1.5 strides of the GT centre are candidates; regress ranges kept.
-_base_ = './fcos-imprv_r50-caffe_fpn_gn-head_90k_coco.py'
+_base_ = '../_base_/families/fcos-imprv_coco.py'
 
 model = dict(bbox_head=dict(center_sampling=True, center_sample_radius=1.5))

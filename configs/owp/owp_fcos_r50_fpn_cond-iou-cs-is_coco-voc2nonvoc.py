@@ -1,5 +1,15 @@
 # FCOS-OWP Table 1, OWP row "Conditional IOU-CS-IS": the IOU-CS-IS row with the conditional
 # objectness head of Figure 2 (regression tower feature ++ regression prediction, 256+4 ch).
-_base_ = './owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py'
+_base_ = [
+    '../_base_/models/owp_fcos_r50_fpn.py', '../_base_/datasets/coco_voc2nonvoc.py',
+    '../_base_/schedules/schedule_90k.py', '../_base_/default_runtime.py'
+]
 
-model = dict(bbox_head=dict(conditional=True))
+model = dict(
+    bbox_head=dict(
+        objectness=('iou', ), score_mode='iou', center_sampling=True,
+        iou_sampling_thr=0.3,
+        conditional=True))
+# class-agnostic proposals (one "object" label): base AP is N/A, as in Table 1
+val_evaluator = dict(class_agnostic=True)
+test_evaluator = dict(class_agnostic=True)

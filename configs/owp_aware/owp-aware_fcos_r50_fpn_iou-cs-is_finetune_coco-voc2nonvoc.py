@@ -3,8 +3,25 @@
 # Recipe of §4: start from the OWP IOU-CS-IS checkpoint; regression + objectness branches at
 # lr 0.001, classification at 0.01 (custom_keys override bias_lr_mult for these branches);
 # backbone and neck keep the default lr 0.01.
-_base_ = './owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
+_base_ = [
+    '../_base_/models/owp_fcos_r50_fpn.py', '../_base_/datasets/coco_voc2nonvoc.py',
+    '../_base_/schedules/schedule_90k.py', '../_base_/default_runtime.py'
+]
 
+# the IOU-CS-IS head (Table 1) with the classifier trained; proposals scored by cls * IoU
+model = dict(
+    bbox_head=dict(
+        objectness=('iou', ),
+        score_mode='cls*iou',
+        center_sampling=True,
+        iou_sampling_thr=0.3,
+        train_cls=True))
+# cls * IoU keeps the classes: base AP is computed (class_agnostic=False)
+val_evaluator = dict(class_agnostic=False)
+test_evaluator = dict(class_agnostic=False)
+# start from the OWP IOU-CS-IS checkpoint (../owp/); regression + objectness branches at lr
+# 0.001, classification at 0.01 (custom_keys override bias_lr_mult for these branches);
+# backbone and neck keep the default lr 0.01
 load_from = 'work_dirs/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc/iter_90000.pth'
 optim_wrapper = dict(
     paramwise_cfg=dict(

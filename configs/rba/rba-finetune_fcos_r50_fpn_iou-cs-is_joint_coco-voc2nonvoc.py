@@ -11,11 +11,25 @@
 # restarted, polynomial decay (as the paper's fine-tuning). Caveat: on COCO VOC -> non-VOC the
 # outlier classes are the evaluation's novel classes (the paper's outliers, COCO objects, are
 # disjoint from its road-anomaly test objects); see README.
-_base_ = './rba-score_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
+_base_ = '../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
 
-model = dict(bbox_head=dict(
-    type='RbAOWPFCOSHead',
-    loss_rba=dict(type='RbALoss', alpha=5.0, votes='positive', loss_weight=1.0)))
+load_from = 'work_dirs/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc/iter_90000.pth'
+
+model = dict(
+    bbox_head=dict(
+        type='RbAOWPFCOSHead',
+        score_mode='iou*rej',
+        loss_rba=dict(type='RbALoss', alpha=5.0, votes='positive', loss_weight=1.0)),
+    test_cfg=dict(score_thr=0.0, return_unknown_maps=True))
+# evaluated as ./rba-score_*: open-world AR of the iou * rej proposals and unknown-vs-known
+data_root = 'data/coco/'  # as the base; tools/test.py --cfg-options data_root=... moves it
+val_ann = data_root + 'annotations/instances_val2017.json'
+val_evaluator = [
+    dict(type='OpenWorldCocoMetric', ann_file=val_ann, known_classes='voc',
+         class_agnostic=True, proposal_nums=(10, 100)),
+    dict(type='UnknownDetectionMetric', ann_file=val_ann, known_classes='voc'),
+]
+test_evaluator = val_evaluator
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -3,7 +3,9 @@
 # 20, "unknown", scored by iou * rej where that score is >= 0.5. mmdet's CocoMetric and
 # OpenWorldCocoMetric do not know label 20, so the evaluator is UnknownDetectionMetric on the
 # "unknown" boxes (box level: non-VOC vs VOC matches at IoU 0.5).
-_base_ = './rba-finetune_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
+# Evaluation only: the evaluation config ./rba-score_* with the fine-tuned checkpoint and the
+# open-set scores; it inherits no training settings.
+_base_ = './rba-score_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
 
 load_from = 'work_dirs/rba-finetune_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc/iter_2000.pth'
 model = dict(

@@ -6,11 +6,23 @@
 # (OpenWorldCocoMetric) and the unknown-vs-known AUROC / AP / FPR95 of RbA §4.2
 # (UnknownDetectionMetric: locations in non-VOC boxes vs locations in VOC boxes, and boxes matched
 # to non-VOC vs VOC GT at IoU 0.5). Train the joint config first (or set load_from).
-_base_ = '../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
+# Evaluation only: built from the model, data and runtime bases, without a schedule or an
+# optimizer; the head is the joint row's
+# (../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py).
+_base_ = [
+    '../_base_/models/owp_fcos_r50_fpn.py', '../_base_/datasets/coco_voc2nonvoc.py',
+    '../_base_/default_runtime.py'
+]
 
 load_from = 'work_dirs/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc/iter_90000.pth'
 model = dict(
-    bbox_head=dict(type='RbAOWPFCOSHead', score_mode='iou*rej'),
+    bbox_head=dict(
+        type='RbAOWPFCOSHead',
+        objectness=('iou', ),
+        score_mode='iou*rej',
+        center_sampling=True,
+        iou_sampling_thr=0.3,
+        train_cls=True),
     test_cfg=dict(score_thr=0.0, return_unknown_maps=True))
 data_root = 'data/coco/'  # as the base; tools/test.py --cfg-options data_root=... moves it
 val_ann = data_root + 'annotations/instances_val2017.json'
@@ -20,3 +32,5 @@ val_evaluator = [
     dict(type='UnknownDetectionMetric', ann_file=val_ann, known_classes='voc'),
 ]
 test_evaluator = val_evaluator
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
