@@ -6,10 +6,15 @@ Importing the package registers every component into mmdet's registries
 MMEngine resolve ``_base_ = 'mmowp::<path under configs/>'`` in configs written outside
 the checkout (:mod:`mmowp.utils.mim`, :mod:`mmowp.registry`).
 """
-from . import datasets, engine, evaluation, models, registry, utils, visualization  # noqa: F401
-from .utils import model_zoo  # noqa: F401  (registers LoadFromAdapterHook)
-from .utils.mim import register_mmowp_config_scope
-from .version import __version__
+from .version import __version__, check_openmmlab_versions
+
+# First, so that an unsupported mmcv / mmdet / mmengine is named with the supported ranges
+# (requirements/mminstall.txt) before importing them fails in another way.
+check_openmmlab_versions()
+
+from . import datasets, engine, evaluation, models, registry, utils, visualization  # noqa: E402,F401
+from .utils import model_zoo  # noqa: E402,F401  (registers LoadFromAdapterHook)
+from .utils.mim import register_mmowp_config_scope  # noqa: E402
 
 register_mmowp_config_scope()
 

@@ -32,12 +32,12 @@ fi
 log "installing mmcv from $(ls "$WHEELS"/mmcv-2.1.0-*.whl)"
 "${PIP[@]}" "$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -n1)"
 
-log "runtime and test requirements"
+log "runtime, optional and test requirements"
 "${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
 "${PIP[@]}" --no-deps openmim==0.3.9
 "${PIP[@]}" -r "$ROOT/requirements/mim.txt"
 
-log "installing mmowp"
-"${PIP[@]}" --no-deps --no-build-isolation "$ROOT"
+log "installing mmowp in develop mode (tools/develop.sh)"
+bash "$ROOT/tools/develop.sh"
 "$VENV/bin/python" -c "import mmcv.ops, mmdet, mmowp; print('mmowp', mmowp.__version__, 'mmdet', mmdet.__version__, 'mmcv', mmcv.__version__)"
 log "done: activate with 'source $VENV/bin/activate'"

@@ -18,6 +18,7 @@ from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 
 from ..utils import lvis_numpy_shim
+from ..utils.optional import import_optional
 from .splits import ClassSpec, resolve_classes
 from .validate import validate_coco_dict
 
@@ -122,7 +123,7 @@ class OpenWorldLVISV1Dataset(_KnownClassesMixin, LVISV1Dataset):
         """Load as ``LVISV1Dataset`` does, then keep and relabel the known classes."""
         if self.known_classes is None:
             return super().load_data_list()
-        from lvis import LVIS
+        LVIS = import_optional('lvis', 'OpenWorldLVISV1Dataset').LVIS
         with get_local_path(self.ann_file, backend_args=self.backend_args) as local_path:
             with lvis_numpy_shim():
                 categories = copy.deepcopy(LVIS(local_path).dataset['categories'])

@@ -51,6 +51,7 @@ from mmengine.logging import MMLogger
 from ..datasets.splits import ClassSpec, complement_classes, resolve_classes
 from ..datasets.validate import validate_coco_dict
 from ..utils import lvis_numpy_shim
+from ..utils.optional import import_optional
 from .fast_coco_eval import Detections, EvalResult, GroundTruth, evaluate_boxes, summary
 
 #: The two evaluation protocols and what they do with the GT of the split not evaluated.
@@ -371,7 +372,8 @@ class OpenWorldCocoMetric(CocoMetric):
         return {k: v for k, v in summary(res, ap=True, ks=()).items() if k.startswith('AP')}
 
     def _lvis_base_ap(self, dt: Detections, keep: np.ndarray) -> Dict[str, float]:
-        from lvis import LVIS, LVISEval, LVISResults
+        lvis = import_optional('lvis', 'LVIS base AP')
+        LVIS, LVISEval, LVISResults = lvis.LVIS, lvis.LVISEval, lvis.LVISResults
         results = [dict(image_id=int(i), category_id=int(c), bbox=b.tolist(), score=float(s))
                    for i, c, b, s in zip(dt.image_id[keep], dt.category_id[keep],
                                          dt.bbox[keep], dt.score[keep])]

@@ -35,16 +35,17 @@ from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
 from pycocotools.coco import COCO
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from ..datasets.splits import ClassSpec, complement_classes, resolve_classes
+from ..utils.optional import import_optional
 
 LEVELS = ('location', 'box')
 
 
 def fpr_at_tpr(labels: np.ndarray, scores: np.ndarray, tpr: float = 0.95) -> float:
     """FPR of the first ROC point (sklearn ``roc_curve``) whose TPR is >= ``tpr``."""
-    fprs, tprs, _ = roc_curve(labels, scores, drop_intermediate=False)
+    metrics = import_optional('sklearn.metrics', 'UnknownDetectionMetric')
+    fprs, tprs, _ = metrics.roc_curve(labels, scores, drop_intermediate=False)
     return float(fprs[np.searchsorted(tprs, tpr, side='left')])
 
 
@@ -81,8 +82,9 @@ def outlier_scores(labels: np.ndarray, scores: np.ndarray, tpr: float = 0.95,
             raise ValueError(msg)
         warnings.warn(msg + '; reported as NaN')
         return out
-    out['AUROC'] = float(roc_auc_score(labels, scores))
-    out['AP'] = float(average_precision_score(labels, scores))
+    metrics = import_optional('sklearn.metrics', 'UnknownDetectionMetric')
+    out['AUROC'] = float(metrics.roc_auc_score(labels, scores))
+    out['AP'] = float(metrics.average_precision_score(labels, scores))
     out[key] = fpr_at_tpr(labels, scores, tpr)
     return out
 
@@ -137,6 +139,7 @@ class UnknownDetectionMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        import_optional('sklearn.metrics', 'UnknownDetectionMetric')  # fail at build time
         bad = [lv for lv in levels if lv not in LEVELS]
         if bad or not levels:
             raise ValueError(f'levels must be a non-empty subset of {LEVELS}, got {levels}')
