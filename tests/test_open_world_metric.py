@@ -497,6 +497,55 @@ def test_lvis_path_parity(tiny_owd):
     assert ours['base_AP'] > 0
 
 
+def test_lvis_base_ap_hand_computed(tmp_path):
+    """LVIS base AP (federated) on a case worked out by hand, not by the lvis API.
+
+    Base categories A (frequent) and B (common), novel C (rare). Image 1 holds A: a1, a2,
+    B: b1 and C: c1; image 2 is verified free of B (``neg_category_ids``); image 3 says
+    nothing about B. Every true detection lies exactly on its box (IoU 1 at every
+    threshold), the others overlap nothing.
+
+    * A: a1 (0.9), a miss (0.8), a2 (0.7): precision 1 up to recall 1/2, then 2/3; over
+      LVIS's 101 recall points AP_A = (51 * 1 + 50 * 2/3) / 101.
+    * B: a box on image 2 (0.95) is a false positive (B verified absent there), b1 (0.6)
+      is found, a box on image 3 (0.99) is ignored (B neither annotated nor verified
+      absent there): precision 1/2 at every recall, AP_B = 1/2.
+    * C is novel: its detection does not count, and base AP = (AP_A + AP_B) / 2.
+    """
+    a1, a2, b1, c1 = [10, 10, 20, 20], [50, 50, 20, 20], [10, 60, 20, 20], [60, 10, 20, 20]
+    cats = [dict(id=1, name='cat_a', frequency='f'), dict(id=2, name='cat_b', frequency='c'),
+            dict(id=3, name='cat_c', frequency='r')]
+    images = [dict(id=i, width=100, height=100, file_name=f'{i}.jpg',
+                   neg_category_ids=[2] if i == 2 else [], not_exhaustive_category_ids=[])
+              for i in (1, 2, 3)]
+    anns = [dict(id=k + 1, image_id=1, category_id=c, bbox=b, area=float(b[2] * b[3]))
+            for k, (b, c) in enumerate([(a1, 1), (a2, 1), (b1, 2), (c1, 3)])]
+    ann = str(tmp_path / 'lvis.json')
+    with open(ann, 'w') as f:
+        json.dump(dict(images=images, annotations=anns, categories=cats), f)
+
+    def pred(img_id, dets):  # dets: (xywh box, score, label: 0 = A, 1 = B, 2 = C)
+        b = np.array([[x, y, x + w, y + h] for (x, y, w, h), _, _ in dets], np.float32)
+        return dict(img_id=img_id, bboxes=b, scores=np.array([s for _, s, _ in dets],
+                                                             np.float32),
+                    labels=np.array([lab for _, _, lab in dets], np.int64))
+
+    miss = [80, 80, 10, 10]
+    preds = [pred(1, [(a1, 0.9, 0), (miss, 0.8, 0), (a2, 0.7, 0), (b1, 0.6, 1),
+                      (c1, 0.5, 2)]),
+             pred(2, [(b1, 0.95, 1)]),
+             pred(3, [(b1, 0.99, 1)])]
+    metric = _metric(ann, known_classes=['cat_a', 'cat_b'], proposal_nums=(300, ),
+                     classes=('cat_a', 'cat_b', 'cat_c'))
+    assert metric.ann_format == 'lvis'
+    ours, _ = metric.evaluate_predictions(preds)
+    ap_a, ap_b = (51 + 50 * 2 / 3) / 101, 0.5
+    assert ours['base_AP'] == pytest.approx((ap_a + ap_b) / 2, abs=1e-6)
+    assert ours['base_AP50'] == ours['base_AP75'] == pytest.approx(ours['base_AP'], abs=1e-6)
+    assert ours['base_APf'] == pytest.approx(ap_a, abs=1e-6)
+    assert ours['base_APc'] == pytest.approx(ap_b, abs=1e-6)
+
+
 # ----------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize('mutate,match', [
     (lambda p: p[0]['scores'].__setitem__(0, np.nan), 'NaN or inf'),
