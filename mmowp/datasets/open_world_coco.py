@@ -1,6 +1,6 @@
 """COCO / LVIS datasets restricted to the known (base) classes of an open-world split.
 
-Seed 000 §5: the detector is trained on the seen (base) classes only; the images keep
+FCOS-OWP §5: the detector is trained on the seen (base) classes only; the images keep
 their unseen (novel) objects, which are simply not annotated. mmdet's ``CocoDataset``
 already drops every annotation whose category is not in ``metainfo['classes']``
 (``parse_data_info``), so these datasets only turn ``known_classes`` (a split name such as

@@ -1,4 +1,4 @@
-"""Histograms of objectness targets and predictions (seed 000 §3.2 Figure 3, §5.1 Figure 5).
+"""Histograms of objectness targets and predictions (FCOS-OWP §3.2 Figure 3, §5.1 Figure 5).
 
 * **targets**: the per-location objectness targets the head trains on (Eq. 1 centerness,
   Eq. 2 IoU), collected by running the head's own loss on annotated images and recording

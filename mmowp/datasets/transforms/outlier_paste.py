@@ -1,6 +1,6 @@
-"""Cut-and-paste outlier supervision (seed 002 §3.4, §4.2 and supplementary A.3).
+"""Cut-and-paste outlier supervision of RbA (Nayal et al., ICCV 2023), §3.4, §4.2 and suppl. A.3.
 
-Seed 002 fine-tunes with "a modified version of Anomaly Mix": objects of classes absent from
+RbA fine-tunes with "a modified version of Anomaly Mix": objects of classes absent from
 the inlier dataset are cut from a pool of outlier images and pasted on inlier training images.
 "We sample 300 images only at the beginning and fix them, then at each iteration, an image is
 randomly chosen and pasted on inlier images with probability p_out" (``p_out = 0.1``, "an
@@ -78,8 +78,8 @@ class OutlierPaste(BaseTransform):
         exclude_classes (str | Sequence[str], optional): Inlier (base) classes; they must
             not overlap ``pool_classes``.
         clean_images (bool): Only use pool images without any annotation of
-            ``exclude_classes`` (seed 002's rule for COCO). Defaults to False.
-        pool_size (int): Number of pool images (300 in seed 002). Defaults to 300.
+            ``exclude_classes`` (RbA's rule for COCO). Defaults to False.
+        pool_size (int): Number of pool images (300 in RbA). Defaults to 300.
         p_out (float): Paste probability per image. Defaults to 0.1.
         seed (int, optional): Seed of the pool and of the per-image draws. Defaults to 0.
         min_size (int): Minimum width and height of a candidate object. Defaults to 4.

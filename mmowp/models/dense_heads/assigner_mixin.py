@@ -1,13 +1,14 @@
 """Let an FCOS-style head take its training targets from ``train_cfg.assigner``.
 
-Seed 001, Table 3 compares three ways of choosing the positive locations of the same FCOS:
+ATSS (Zhang et al., CVPR 2020), Table 3, compares three ways of choosing the positive locations
+of the same FCOS:
 
 * **FCOS** (no ``train_cfg.assigner``): mmdet's own rule, a location is positive for the
   smallest-area GT box that contains it and whose size fits the level's ``regress_ranges``;
 * **+ center sampling** (no assigner, ``center_sampling=True``, radius 1.5): the "lite" ATSS,
   only locations within ``1.5 * stride`` of the GT centre are candidates, regress ranges kept;
 * **+ ATSS** (``train_cfg.assigner=dict(type='PointATSSAssigner', topk=9)``): Algorithm 1 of
-  seed 001 on virtual ``8S`` anchors; the per-level ``regress_ranges`` are not used, "exactly as
+  ATSS on virtual ``8S`` anchors; the per-level ``regress_ranges`` are not used, "exactly as
   in the paper" (§4.2: the full version selects along the scale dimension adaptively).
 
 :class:`AssignerMixin` overrides only ``FCOSHead._get_targets_single`` and keeps its contract:
@@ -17,7 +18,7 @@ it returns ``labels`` (N,) with ``num_classes`` for background, and ``bbox_targe
 ``norm_on_bbox=True``. Negative locations get all-zero distances (FCOSHead leaves an arbitrary
 GT's distances there; neither is used by the losses, which only read positives).
 
-IoU Sampling (seed 000 §3.2) stays in the head's loss, not here: it needs the *predicted* boxes
+IoU Sampling (FCOS-OWP §3.2) stays in the head's loss, not here: it needs the *predicted* boxes
 (targets below the IoU threshold become hard negatives), which an assigner never sees. It
 composes with any assigner because it only post-processes the positives chosen here.
 """
@@ -130,7 +131,7 @@ class AssignerMixin:
 class ATSSFCOSHead(AssignerMixin, FCOSHead):
     """mmdet's :class:`FCOSHead` whose positives come from ``train_cfg.assigner`` if given.
 
-    The three FCOS rows of seed 001 Table 3 are configs of this head: no assigner (FCOS),
+    The three FCOS rows of ATSS Table 3 are configs of this head: no assigner (FCOS),
     no assigner + ``center_sampling=True`` (+ center sampling), and
     ``train_cfg=dict(assigner=dict(type='PointATSSAssigner', topk=9))`` (+ ATSS).
     All arguments are those of :class:`FCOSHead`.

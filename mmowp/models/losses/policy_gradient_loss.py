@@ -1,9 +1,9 @@
-"""Policy-gradient classification loss of seed 004 (Rao et al., CVPR 2018, §3.3, Eq. 6-11).
+"""Classification loss of the policy-gradient detector (Rao et al., CVPR 2018, §3.3, Eq. 6-11).
 
 A detector is a policy that *selects* detections; its reward is the image's mAP, which NMS makes
-non-differentiable. Seed 004 estimates, for every detection candidate ``b``, the reward ``r(b)``
-of the sampled detection sets that contain it, subtracts the baseline ``r'`` (the mAP of the
-NMS output) and adds the cross-entropy weight ``gamma``:
+non-differentiable. The policy-gradient detector estimates, for every detection candidate ``b``,
+the reward ``r(b)`` of the sampled detection sets that contain it, subtracts the baseline
+``r'`` (the mAP of the NMS output) and adds the cross-entropy weight ``gamma``:
 
     Eq. 10:  grad L_I(theta, b) ~= -((r(b) - r') + gamma) grad_theta log(p_b)
     Eq. 11:  dL_I / dx          ~=  ((r(b) - r') + gamma) (p_b - 1)
@@ -59,7 +59,7 @@ def pg_surrogate_loss(logits: Tensor, targets: Tensor, advantages: Tensor,
 
 @MODELS.register_module()
 class PolicyGradientLoss(nn.Module):
-    """Seed 004's policy-gradient loss for the candidates of a dense sigmoid classifier.
+    """The policy-gradient detector's loss for the candidates of a dense sigmoid classifier.
 
     Per image (Algorithm 1, steps 4-8):
 

@@ -1,7 +1,7 @@
-"""Unknown Object Masking (seed 000 §3.3 and Appendix A, "Unknown Area Masking").
+"""Unknown Object Masking (FCOS-OWP §3.3 and Appendix A, "Unknown Area Masking").
 
 Detection datasets are not exhaustively annotated: an un-annotated object in the background is
-trained as "background" by a dense classifier that uses every location. Seed 000 §3.3 uses the
+trained as "background" by a dense classifier that uses every location. FCOS-OWP §3.3 uses the
 objectness branch to find such "unknown objects" and filters them "out before calculating the
 loss on the classification task": a background location whose predicted objectness is above a
 user-defined threshold is ignored (``mode='pixel'``, "masking out individual pixels whose
@@ -80,12 +80,12 @@ class UnknownObjectMaskedLoss(nn.Module):
         loss_cls (dict): Config of the wrapped sigmoid classification loss, e.g.
             ``dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25)``.
         thr (float): Objectness threshold in (0, 1); a background location with objectness
-            strictly above it is an "unknown object". Seed 000 tests 0.925 and 0.95
+            strictly above it is an "unknown object". FCOS-OWP tests 0.925 and 0.95
             (Appendix A, Figure 6). Defaults to 0.925.
         start_iter (int): First (0-based) training iteration at which masking is applied;
             before it the wrapped loss runs unchanged ("when to apply these thresholds",
             5k/10k/30k/60k in Figure 6). Defaults to 30000.
-        mode (str): ``'pixel'`` (seed 000 §3.3) or ``'area'`` (Appendix A, Table 4).
+        mode (str): ``'pixel'`` (FCOS-OWP §3.3) or ``'area'`` (Appendix A, Table 4).
             Defaults to ``'pixel'``.
         use_sigmoid (bool): Must be True; it is read by mmdet's ``AnchorFreeHead`` to give the
             classifier ``num_classes`` outputs. Defaults to True.

@@ -1,6 +1,7 @@
-"""COCO-style average precision of one image, vectorised in torch (seed 004 §4).
+"""COCO-style average precision of one image, vectorised in torch.
 
-Seed 004 §4: "During training, we compute mAP over each image to produce the policy gradient
+The policy-gradient detector (Rao et al., CVPR 2018), §4: "During training, we compute mAP over
+each image to produce the policy gradient
 [...] mAP is calculated at multiple (0.5:0.95) IoU threshold following COCO evaluation". This
 module computes exactly what ``pycocotools.cocoeval.COCOeval`` (``iouType='bbox'``, area range
 ``'all'``, one image, no crowd/ignored boxes) reports as AP@[.5:.95] for ``maxDets=100``, for

@@ -1,4 +1,4 @@
-"""Objectness targets of seed 000 §3.2: the Eq. 2 IoU between two (l, t, r, b) tuples and
+"""Objectness targets of FCOS-OWP §3.2: the Eq. 2 IoU between two (l, t, r, b) tuples and
 IoU Sampling.
 
 Both functions work on flattened per-location tensors and are shared by every head that
@@ -12,7 +12,7 @@ from torch import Tensor
 
 
 def distance_iou(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
-    """IoU of two boxes given as distances from the same location (seed 000, Eq. 2).
+    """IoU of two boxes given as distances from the same location (FCOS-OWP, Eq. 2).
 
     .. math::
 
@@ -44,7 +44,7 @@ def distance_iou(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
 
 
 def iou_sampling(targets: Tensor, thr: Optional[float]) -> Tensor:
-    """IoU Sampling (seed 000 §3.2, Figure 3): IoU targets below ``thr`` become 0.
+    """IoU Sampling (FCOS-OWP §3.2, Figure 3): IoU targets below ``thr`` become 0.
 
     "sets the IOU of pixels within the ground-truth whom have IOU < 0.3 to 0.0 [...] any
     pixel with IOU > 0.3 will retain their IOU Score" — the sampled locations with a poor

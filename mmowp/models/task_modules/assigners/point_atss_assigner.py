@@ -1,6 +1,6 @@
-"""ATSS (seed 001, Algorithm 1) for anchor-free, point-based heads such as FCOS.
+"""ATSS (Zhang et al., CVPR 2020, Algorithm 1) for anchor-free, point-based heads such as FCOS.
 
-Seed 001 §4.2, "Anchor-free FCOS", full version: "we let the anchor point in FCOS become the
+ATSS §4.2, "Anchor-free FCOS", full version: "we let the anchor point in FCOS become the
 anchor box with 8S scale to define positive and negative samples, then still regress these
 positive samples to objects from the anchor point like FCOS". :class:`PointATSSAssigner` does
 exactly that: it gives every location one virtual square anchor of side
@@ -57,13 +57,13 @@ StrideType = Union[int, Tuple[int, int]]
 
 @TASK_UTILS.register_module()
 class PointATSSAssigner(BaseAssigner):
-    """Adaptive Training Sample Selection for point priors (seed 001, §3-4).
+    """Adaptive Training Sample Selection for point priors (ATSS, §3-4).
 
     Args:
         topk (int): ``k`` of Algorithm 1, the number of candidate locations per GT and per
             pyramid level. Defaults to 9 (the paper's default; Table 4 ablates 3..19).
         octave_base_scale (float): Side of a location's virtual square anchor in units of the
-            level stride: the anchor is ``octave_base_scale * S`` wide (seed 001: "8S").
+            level stride: the anchor is ``octave_base_scale * S`` wide (ATSS: "8S").
             Defaults to 8.
         strides (Sequence[int | tuple[int, int]], optional): Stride of each pyramid level. Only
             needed when ``pred_instances.priors`` are plain ``(x, y)`` points; priors given as
