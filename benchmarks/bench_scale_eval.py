@@ -380,9 +380,9 @@ def run_case(case: str, n_img: int, tmp: str, seed: int = 0, batch_size: int = 5
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
     cmd = ['nice', '-n', '10', sys.executable, osp.join(REPO, 'tools', 'test.py'), cfg_file,
            ckpt, '--work-dir', osp.join(root, 'work'), '--cfg-options', f'data_root={root}/']
-    t0 = time.perf_counter()
-    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    from _timing import timed  # here: the module is also imported by tools/test.py's run
+    out, t = timed(subprocess.run, cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    wall = t.wall
     if out.returncode != 0:
         raise RuntimeError(f'tools/test.py failed ({case}, {n_img} images):\n'
                            + (out.stdout + out.stderr)[-6000:])
