@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import sys
 
 import cv2
 import numpy as np
@@ -32,10 +33,16 @@ OWD_CATEGORIES = [dict(id=i + 1, name=n, split='base' if n in BASE else 'novel')
 
 
 def _propose_module():
-    spec = importlib.util.spec_from_file_location(
-        'mmowp_propose', osp.join(REPO_ROOT, 'tools', 'propose.py'))
+    """tools/propose.py as a module (run as a script, its folder is on ``sys.path``)."""
+    tools = osp.join(REPO_ROOT, 'tools')
+    spec = importlib.util.spec_from_file_location('mmowp_propose',
+                                                  osp.join(tools, 'propose.py'))
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, tools)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(tools)
     return module
 
 
