@@ -40,9 +40,18 @@ groups), all IoU thresholds and all area ranges at once. Memory is bounded by th
 (``compute_precision=False``) nothing per detection is kept: true positives are counted
 in a histogram over the position in the (budget-filtered) list, which also gives the
 AR-vs-number-of-proposals curve for every k up to ``max(max_dets)``.
+
+The stages of :func:`evaluate_boxes`, each a function below: :func:`_make_setup` (the
+parameters; every (ignore_split column, area range) pair is one *column*),
+:func:`_prepare_gt` (filter, group, order, ignore flags, ``num_gt``),
+:func:`_prepare_detections` (filter, group, rank by score, cut to ``max(max_dets)``),
+:func:`_index_groups` and :func:`_chunks` (which groups are matched together),
+:func:`_match_chunk` (per rank: :func:`_candidates`, :func:`_pick_gt`, OLN's rule in
+:func:`_match_rank`; :class:`_Tally` counts the true positives), and
+:func:`_recall_and_curve` / :func:`_precision` (``COCOeval.accumulate``).
 """
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -166,18 +175,25 @@ class EvalResult:
             if len(t) == 0:
                 raise KeyError(f'IoU {iou} was not evaluated; evaluated: {self.iou_thrs}')
             s = s[t]
-        valid = s[s > -1]
-        return float(np.mean(valid)) if valid.size else -1.0
+        return _mean_valid(s)
 
     def curve_average(self, area: str = 'all') -> np.ndarray:
         """AR (mean over IoU thresholds, class-agnostic K=1 or mean over valid K) for
-        every budget ``1..P``; -1 where no GT."""
+        every budget ``1..P``; -1 where no GT.
+
+        Each value is computed as :meth:`average` computes AR (the same values summed in
+        the same order), so the curve at ``k`` equals ``average('recall', max_det=k)``
+        bit for bit.
+        """
         a = self.area_labels.index(area)
         c = self.curve[:, :, a, :]  # T, K, P
-        valid = c > -1
-        n = valid.sum(axis=(0, 1))
-        total = np.where(valid, c, 0).sum(axis=(0, 1))
-        return np.where(n > 0, total / np.maximum(n, 1), -1.0)
+        return np.array([_mean_valid(c[..., p]) for p in range(c.shape[-1])], np.float64)
+
+
+def _mean_valid(values: np.ndarray) -> float:
+    """Mean of the entries > -1, as ``COCOeval.summarize``; -1 when there is none."""
+    valid = values[values > -1]
+    return float(np.mean(valid)) if valid.size else -1.0
 
 
 def box_iou_coco(det: np.ndarray, gt: np.ndarray, crowd: np.ndarray) -> np.ndarray:
@@ -204,7 +220,7 @@ def box_iou_coco(det: np.ndarray, gt: np.ndarray, crowd: np.ndarray) -> np.ndarr
     return out
 
 
-def _rank(values: np.ndarray, order: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _index_in(values: np.ndarray, order: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Position of each value in ``order`` and a mask of the values found there."""
     order = np.asarray(order)
     if len(order) == 0:
@@ -215,6 +231,450 @@ def _rank(values: np.ndarray, order: np.ndarray) -> Tuple[np.ndarray, np.ndarray
     idx = sorter[pos]
     found = order[idx] == values
     return idx.astype(np.int64), found
+
+
+# ---- stage 0: parameters -------------------------------------------------------------------
+@dataclass
+class _Setup:
+    """Normalised parameters of one :func:`evaluate_boxes` call.
+
+    A *column* is one (split, area range) pair, split-major: the ``S`` columns of
+    ``gt.ignore_split`` are evaluated in one pass as ``S * len(area_ranges)`` area ranges.
+    A *group* is what ``COCOeval.evaluateImg`` evaluates at once: an image, or an
+    (image, category) pair when ``use_cats``.
+    """
+    iou_thrs: np.ndarray  # (T,) as asked for (reported)
+    match_thrs: np.ndarray  # (T,) capped at 1 - 1e-10, as evaluateImg matches
+    rec_thrs: np.ndarray  # (R,)
+    max_dets: Tuple[int, ...]  # ascending
+    img_ids: np.ndarray  # ascending unique; an image's index is its position here
+    cat_ids: np.ndarray  # params.catIds (ascending unique when use_cats)
+    use_cats: bool
+    n_splits: int  # S
+    n_areas: int  # area ranges per split
+    col_area_lo: np.ndarray  # (A,) lower area bound of each column
+    col_area_hi: np.ndarray  # (A,) upper area bound of each column
+    col_oln_rule: np.ndarray  # (A,) bool: OLN's budget rule applies in this column
+
+    min_thr: float = field(init=False)  # min(match_thrs): below it no GT can be matched
+    any_oln_rule: bool = field(init=False)
+    col_index: np.ndarray = field(init=False)  # (1, A) arange
+
+    def __post_init__(self) -> None:
+        self.min_thr = float(self.match_thrs.min())
+        self.any_oln_rule = bool(self.col_oln_rule.any())
+        self.col_index = np.arange(len(self.col_area_lo))[None]
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.col_area_lo)
+
+    @property
+    def n_cats(self) -> int:
+        """K: categories evaluated separately (1 with ``use_cats=False``)."""
+        return len(self.cat_ids) if self.use_cats else 1
+
+    @property
+    def budget(self) -> int:
+        """P: detections kept per group, ``max(max_dets)``."""
+        return self.max_dets[-1]
+
+    def group_of(self, cat_index: np.ndarray, img_index: np.ndarray) -> np.ndarray:
+        """Group index; groups of one category are consecutive and in image order."""
+        return cat_index * len(self.img_ids) + img_index if self.use_cats else img_index
+
+    def outside_area(self, area: np.ndarray) -> np.ndarray:
+        """``(N, A)`` bool: ``area`` outside the range of each column."""
+        return (area[:, None] < self.col_area_lo[None]) | (area[:, None] > self.col_area_hi[None])
+
+
+def _make_setup(img_ids: Sequence[int], cat_ids: Sequence[int], max_dets: Sequence[int],
+                use_cats: bool, iou_thrs: Optional[Sequence[float]],
+                area_ranges: Sequence[Tuple[float, float]], n_splits: int,
+                exclude_split_from_budget: Union[bool, Sequence[bool]]) -> _Setup:
+    iou_thrs = default_iou_thrs() if iou_thrs is None else np.atleast_1d(
+        np.asarray(iou_thrs, np.float64))
+    max_dets = tuple(sorted(int(m) for m in max_dets))
+    if not max_dets or max_dets[0] < 1:
+        raise ValueError(f'max_dets must be positive integers, got {max_dets}')
+    cat_ids = np.asarray(cat_ids, dtype=np.int64)
+    oln_rule = np.asarray(exclude_split_from_budget, bool).reshape(-1)
+    if len(oln_rule) not in (1, n_splits):
+        raise ValueError(f'exclude_split_from_budget has {len(oln_rule)} flags for {n_splits} '
+                         'ignore_split columns')
+    n_areas = len(area_ranges)
+    return _Setup(
+        iou_thrs=iou_thrs, match_thrs=np.minimum(iou_thrs, 1 - 1e-10),
+        rec_thrs=default_rec_thrs(), max_dets=max_dets,
+        img_ids=np.unique(np.asarray(img_ids, dtype=np.int64)),
+        cat_ids=np.unique(cat_ids) if use_cats else cat_ids, use_cats=use_cats,
+        n_splits=n_splits, n_areas=n_areas,
+        col_area_lo=np.tile(np.array([r[0] for r in area_ranges], np.float64), n_splits),
+        col_area_hi=np.tile(np.array([r[1] for r in area_ranges], np.float64), n_splits),
+        col_oln_rule=np.repeat(np.broadcast_to(oln_rule, (n_splits, )), n_areas))
+
+
+def _split_columns(gt: GroundTruth) -> Tuple[np.ndarray, bool]:
+    """``gt.ignore_split`` as ``(N, S)`` bool, and whether it was 2-D (one result per S)."""
+    if gt.ignore_split is None:
+        return np.zeros((len(gt), 1), bool), False
+    split = np.asarray(gt.ignore_split).astype(bool)
+    return split.reshape(len(gt), -1), split.ndim == 2
+
+
+# ---- stage 1: ground truth -----------------------------------------------------------------
+@dataclass
+class _GroupedGT:
+    """The evaluated GT, sorted by group; within a group in the order pycocotools has
+    them (file order; with ``use_cats=False`` category by category, in ``cat_ids`` order)."""
+    group: np.ndarray  # (N,) ascending group index
+    box: np.ndarray  # (N, 4) xywh
+    crowd: np.ndarray  # (N,) bool
+    other_split: np.ndarray  # (N, A) bool: flagged by ignore_split of the column's split
+    ignored: np.ndarray  # (N, A) bool: crowd, outside the column's area range, or other_split
+    num_gt: np.ndarray  # (K, A) non-ignored GT per category index and column
+
+
+def _prepare_gt(gt: GroundTruth, split: np.ndarray, setup: _Setup) -> _GroupedGT:
+    """Drop GT outside ``img_ids`` / ``cat_ids``, group and order it, flag what is ignored."""
+    img_index, in_imgs = _index_in(np.asarray(gt.image_id, np.int64), setup.img_ids)
+    cat_index, in_cats = _index_in(np.asarray(gt.category_id, np.int64), setup.cat_ids)
+    keep = in_imgs & in_cats
+    img_index, cat_index = img_index[keep], cat_index[keep]
+    group = setup.group_of(cat_index, img_index)
+    # both sorts are stable: GT of equal keys keep the file order
+    order = np.argsort(group, kind='stable') if setup.use_cats else \
+        np.lexsort((cat_index, group))
+    box = np.asarray(gt.bbox, np.float64).reshape(-1, 4)[keep][order]
+    area = np.asarray(gt.area, np.float64)[keep][order]
+    crowd = np.asarray(gt.iscrowd).astype(bool)[keep][order]
+    other_split = np.repeat(split[keep][order], setup.n_areas, axis=1)
+    ignored = setup.outside_area(area) | crowd[:, None] | other_split
+    cat_of_gt = cat_index[order] if setup.use_cats else np.zeros(len(order), np.int64)
+    num_gt = np.zeros((setup.n_cats, setup.n_cols), np.int64)
+    for col in range(setup.n_cols):
+        num_gt[:, col] = np.bincount(cat_of_gt[~ignored[:, col]], minlength=setup.n_cats)
+    return _GroupedGT(group[order], box, crowd, other_split, ignored, num_gt)
+
+
+# ---- stage 2: detections -------------------------------------------------------------------
+@dataclass
+class _RankedDetections:
+    """The evaluated detections, sorted by group, each group by descending score (ties:
+    pycocotools' order) and cut to its first ``budget``."""
+    group: np.ndarray  # (D,) ascending group index
+    box: np.ndarray  # (D, 4) xywh
+    score: np.ndarray  # (D,)
+    outside_area: np.ndarray  # (D, A) bool: box area (w * h) outside the column's range
+
+
+def _prepare_detections(dt: Detections, setup: _Setup) -> _RankedDetections:
+    """Drop detections outside ``img_ids`` / ``cat_ids``, rank them in their group, cut."""
+    img_index, in_imgs = _index_in(np.asarray(dt.image_id, np.int64), setup.img_ids)
+    cat_index, in_cats = _index_in(np.asarray(dt.category_id, np.int64), setup.cat_ids)
+    keep = in_imgs & in_cats
+    cat_index = cat_index[keep]
+    group = setup.group_of(cat_index, img_index[keep])
+    box = np.asarray(dt.bbox, np.float64).reshape(-1, 4)[keep]
+    score = np.asarray(dt.score, np.float64)[keep]
+    # stable, as pycocotools' mergesort: equal scores keep the result order; with
+    # use_cats=False COCOeval.computeIoU first concatenates a group category by category
+    order = np.lexsort((-score, group)) if setup.use_cats else \
+        np.lexsort((cat_index, -score, group))
+    group, box, score = group[order], box[order], score[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1] if len(group) else np.zeros(0, int)
+    rank_in_group = np.arange(len(group)) - np.repeat(starts, np.diff(np.r_[starts, len(group)]))
+    top = rank_in_group < setup.budget
+    group, box, score = group[top], box[top], score[top]
+    return _RankedDetections(group, box, score, setup.outside_area(box[:, 2] * box[:, 3]))
+
+
+# ---- stage 3: groups and chunks ------------------------------------------------------------
+@dataclass
+class _Groups:
+    """The groups that have detections (a group without any adds only to ``num_gt``)."""
+    det_start: np.ndarray  # (B,) first detection of the group in _RankedDetections
+    det_count: np.ndarray  # (B,)
+    gt_start: np.ndarray  # (B,) first GT of the group in _GroupedGT
+    gt_count: np.ndarray  # (B,)
+    cat: np.ndarray  # (B,) category index (0 with use_cats=False)
+    by_size: np.ndarray  # (B,) group order, most detections first (stable)
+
+
+def _index_groups(gts: _GroupedGT, dets: _RankedDetections, setup: _Setup) -> _Groups:
+    ids, det_start, det_count = np.unique(dets.group, return_index=True, return_counts=True)
+    gt_start = np.searchsorted(gts.group, ids, side='left')
+    gt_count = np.searchsorted(gts.group, ids, side='right') - gt_start
+    cat = ids // len(setup.img_ids) if setup.use_cats else np.zeros(len(ids), np.int64)
+    return _Groups(det_start, det_count, gt_start, gt_count, cat,
+                   np.argsort(-det_count, kind='stable'))
+
+
+def _chunks(groups: _Groups, elems_per_gt: int,
+            max_elems: int) -> Iterator[Tuple[np.ndarray, int]]:
+    """Consecutive runs of ``groups.by_size`` whose ``groups x most GT x elems_per_gt`` stay
+    within ``max_elems`` (at least one group each): ``(group indices, most GT)``."""
+    done, n_groups = 0, len(groups.by_size)
+    while done < n_groups:
+        most_gt, stop = 1, done
+        while stop < n_groups:
+            g = max(most_gt, int(groups.gt_count[groups.by_size[stop]]))
+            if stop > done and (stop - done + 1) * g * elems_per_gt > max_elems:
+                break
+            most_gt, stop = g, stop + 1
+        yield groups.by_size[done:stop], most_gt
+        done = stop
+
+
+@dataclass
+class _ChunkGT:
+    """GT of a chunk of groups, one row per group, padded to the most GT of a row."""
+    crowd: np.ndarray  # (B, G) bool (padding False)
+    ignored: np.ndarray  # (B, G, A) bool
+    other_split: np.ndarray  # (B, G, A) bool
+    taken: np.ndarray  # (B, G, T, A) bool: matched at (thr, column); crowd GT never is
+    pair_row: np.ndarray  # (n,) the real (row, GT) pairs, row-major ...
+    pair_gt: np.ndarray  # (n,) ... (the GT's column in its row)
+    pair_end: np.ndarray  # (B + 1,) the pairs of rows < b are the first pair_end[b]
+    pair_box: np.ndarray  # (n, 4) xywh
+    pair_crowd: np.ndarray  # (n,) bool
+
+
+def _chunk_gt(gts: _GroupedGT, groups: _Groups, chunk: np.ndarray, most_gt: int,
+              setup: _Setup) -> _ChunkGT:
+    n_rows, n_cols = len(chunk), setup.n_cols
+    slot = np.arange(most_gt)[None]
+    real = slot < groups.gt_count[chunk, None]  # B, G
+    gt_idx = np.where(real, groups.gt_start[chunk, None] + slot, 0)
+    if len(gts.group):
+        crowd = gts.crowd[gt_idx] & real
+        ignored = gts.ignored[gt_idx] & real[..., None]
+        other_split = gts.other_split[gt_idx] & real[..., None]
+    else:  # no GT at all: every row is padding
+        crowd = np.zeros((n_rows, most_gt), bool)
+        ignored = other_split = np.zeros((n_rows, most_gt, n_cols), bool)
+    pair_row, pair_gt = np.nonzero(real)
+    pair_idx = gt_idx[pair_row, pair_gt]
+    return _ChunkGT(crowd, ignored, other_split,
+                    np.zeros((n_rows, most_gt, len(setup.iou_thrs), n_cols), bool),
+                    pair_row, pair_gt,
+                    np.searchsorted(pair_row, np.arange(n_rows + 1), side='left'),
+                    gts.box[pair_idx], gts.crowd[pair_idx])
+
+
+# ---- stage 4: match a chunk ----------------------------------------------------------------
+@dataclass
+class _RankMatch:
+    """How the detections of one rank matched, for the rows that had a candidate GT."""
+    rows: np.ndarray  # (r,) chunk rows whose detection has IoU >= min(thr) with some GT
+    matched: np.ndarray  # (r, T, A) bool: matched some GT
+    matched_regular: np.ndarray  # (r, T, A) bool: matched a non-ignored GT
+    true_pos: np.ndarray  # (r, T, A) bool: matched_regular and not excluded
+    excluded: Optional[np.ndarray]  # (r, A) bool: left the list by OLN's rule (None: no rule)
+
+
+def _candidates(chunk: _ChunkGT, det_box: np.ndarray, n_active: int,
+                min_thr: float) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The GT each active row's detection overlaps with IoU >= ``min_thr`` (mostly 1-2):
+    ``rows (r,)``, ``cand_gt (r, C)`` GT columns in GT order, ``cand_iou (r, C)`` (padding
+    -1); None when there is none."""
+    n_pairs = chunk.pair_end[n_active]
+    pair_row = chunk.pair_row[:n_pairs]
+    iou = box_iou_coco(det_box[pair_row], chunk.pair_box[:n_pairs, None],
+                       chunk.pair_crowd[:n_pairs, None])[:, 0]
+    hit = np.flatnonzero(iou >= min_thr)
+    if not len(hit):
+        return None
+    rows, first, n_cand = np.unique(pair_row[hit], return_index=True, return_counts=True)
+    slot = np.arange(len(hit)) - np.repeat(first, n_cand)
+    row_of_hit = np.repeat(np.arange(len(rows)), n_cand)
+    cand_gt = np.zeros((len(rows), int(n_cand.max())), np.int64)
+    cand_gt[row_of_hit, slot] = chunk.pair_gt[hit]
+    cand_iou = np.full(cand_gt.shape, -1.0)
+    cand_iou[row_of_hit, slot] = iou[hit]
+    return rows, cand_gt, cand_iou
+
+
+def _pick_gt(chunk: _ChunkGT, rows: np.ndarray, cand_gt: np.ndarray, cand_iou: np.ndarray,
+             match_thrs: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``COCOeval.evaluateImg``'s choice for every (row, thr, column): among the GT not
+    taken with IoU >= thr, the non-ignored one of highest IoU (the *last* in GT order among
+    equal IoUs), else the ignored one of highest IoU. Returns ``gt (r, T, A)`` (the GT
+    column; meaningless where not matched), ``matched`` and ``matched_regular``."""
+    n_rows, n_cand = cand_gt.shape
+    # rank the candidates by (IoU, GT order) and prefer non-ignored ones by an offset of C
+    iou_rank = np.empty(cand_gt.shape, np.int64)
+    np.put_along_axis(iou_rank, np.argsort(cand_iou, axis=1, kind='stable'),
+                      np.arange(n_cand)[None], axis=1)
+    row_idx = rows[:, None]
+    free = (cand_iou[:, :, None] >= match_thrs[None, None, :])[..., None] & \
+        ~chunk.taken[row_idx, cand_gt]  # r, C, T, A (padding has IoU -1: never free)
+    preference = iou_rank[:, :, None] + np.where(chunk.ignored[row_idx, cand_gt], 0, n_cand)
+    key = np.where(free, preference[:, :, None, :], -1)  # r, C, T, A
+    best_key = key.max(axis=1)  # r, T, A
+    gt = cand_gt[np.arange(n_rows)[:, None, None], np.argmax(key, axis=1)]
+    return gt, best_key >= 0, best_key >= n_cand
+
+
+def _match_rank(chunk: _ChunkGT, det_box: np.ndarray, n_active: int,
+                setup: _Setup) -> Optional[_RankMatch]:
+    """Match the detection of one rank in each of the first ``n_active`` rows, mark the
+    GT it takes, apply OLN's rule. None when no detection overlaps any GT enough."""
+    cand = _candidates(chunk, det_box, n_active, setup.min_thr)
+    if cand is None:
+        return None
+    rows, cand_gt, cand_iou = cand
+    gt, matched, matched_regular = _pick_gt(chunk, rows, cand_gt, cand_iou, setup.match_thrs)
+    # the GT is taken at that (thr, column); crowd GT can be matched again
+    ri, ti, ci = np.nonzero(matched & ~chunk.crowd[rows[:, None, None], gt])
+    chunk.taken[rows[ri], gt[ri, ti, ci], ti, ci] = True
+    if not setup.any_oln_rule:
+        return _RankMatch(rows, matched, matched_regular, matched_regular, None)
+    # OLN: matched at the first threshold to GT of the other split -> leaves the list
+    excluded = matched[:, 0, :] & setup.col_oln_rule[None] & \
+        chunk.other_split[rows[:, None], gt[:, 0, :], setup.col_index]
+    return _RankMatch(rows, matched, matched_regular,
+                      matched_regular & ~excluded[:, None, :], excluded)
+
+
+class _Tally:
+    """What the matching keeps: true positives counted by (category index, thr, column,
+    position in the budget list); per detection only with ``compute_precision``."""
+
+    def __init__(self, setup: _Setup, n_dets: int, compute_precision: bool) -> None:
+        self.shape = (setup.n_cats, len(setup.iou_thrs), setup.n_cols, setup.budget)
+        self.tp_count = np.zeros(int(np.prod(self.shape)), np.int64)  # K * T * A * P
+        self._pending: List[np.ndarray] = []
+        self.det_tp = self.det_ignored = self.det_position = None
+        if compute_precision:
+            self.det_tp = np.zeros((n_dets, ) + self.shape[1:3], bool)  # D, T, A
+            self.det_ignored = np.zeros((n_dets, ) + self.shape[1:3], bool)  # D, T, A
+            # D, A: position in the column's budget list; -1: excluded by OLN's rule
+            self.det_position = np.zeros((n_dets, setup.n_cols), np.int64)
+
+    def add(self, det_idx: np.ndarray, cat: np.ndarray, position: np.ndarray,
+            match: Optional[_RankMatch], dets: _RankedDetections) -> None:
+        """One rank: the detections ``det_idx`` of the active rows (category index ``cat``
+        and budget-list ``position (n, A)`` per row) and how they matched."""
+        _, n_thrs, n_cols, budget = self.shape
+        if match is not None:
+            ri, ti, ci = np.nonzero(match.true_pos)
+            rows = match.rows[ri]
+            self._pending.append(((cat[rows] * n_thrs + ti) * n_cols + ci) * budget
+                                 + position[rows, ci])
+        if self.det_tp is None:
+            return
+        # unmatched detections are ignored where they lie outside the area range
+        outside_area = dets.outside_area[det_idx]
+        self.det_tp[det_idx] = False
+        self.det_ignored[det_idx] = outside_area[:, None, :]
+        self.det_position[det_idx] = position
+        if match is not None:
+            d = det_idx[match.rows]
+            self.det_tp[d] = match.true_pos
+            self.det_ignored[d] = (match.matched & ~match.matched_regular) | \
+                (~match.matched & outside_area[match.rows][:, None, :])
+            if match.excluded is not None:
+                self.det_position[d] = np.where(match.excluded, -1, position[match.rows])
+
+    def flush(self) -> None:
+        if self._pending:
+            self.tp_count += np.bincount(np.concatenate(self._pending),
+                                         minlength=self.tp_count.size)
+            self._pending = []
+
+
+def _match_chunk(chunk: _ChunkGT, rows_group: np.ndarray, groups: _Groups,
+                 dets: _RankedDetections, setup: _Setup, tally: _Tally) -> None:
+    """Greedy matching of a chunk, one detection rank at a time over all its rows (rows
+    are in descending detection count: the rows still active are a prefix)."""
+    det_count = groups.det_count[rows_group]
+    cat_of_row = groups.cat[rows_group]
+    list_len = np.zeros((len(rows_group), setup.n_cols), np.int64)  # budget list so far
+    for rank in range(int(det_count[0])):
+        n_active = int(np.searchsorted(-det_count, -rank, side='left'))  # > rank detections
+        det_idx = groups.det_start[rows_group[:n_active]] + rank
+        match = _match_rank(chunk, dets.box[det_idx], n_active, setup)
+        position = list_len[:n_active].copy()
+        tally.add(det_idx, cat_of_row, position, match, dets)
+        list_len[:n_active] += 1
+        if match is not None and match.excluded is not None:
+            list_len[match.rows] -= match.excluded
+    tally.flush()
+
+
+# ---- stage 5: accumulate -------------------------------------------------------------------
+def _recall_and_curve(tally: _Tally, num_gt: np.ndarray,
+                      setup: _Setup) -> Tuple[np.ndarray, np.ndarray]:
+    """``recall [T, K, A, M]`` and ``curve [T, K, A, P]`` (-1 where no non-ignored GT)."""
+    # true positives within the first p + 1 entries of the lists, T, K, A, P
+    tp_within = np.cumsum(tally.tp_count.reshape(tally.shape), axis=-1).transpose(1, 0, 2, 3)
+    denom = num_gt[None, :, :, None].astype(np.float64)
+    curve = np.where(denom > 0, tp_within / np.maximum(denom, 1), -1.0)
+    recall = curve[..., [m - 1 for m in setup.max_dets]]
+    return recall, curve
+
+
+def _precision_curve(tps: np.ndarray, fps: np.ndarray, npig: int,
+                     rec_thrs: np.ndarray) -> np.ndarray:
+    """Interpolated precision at ``rec_thrs`` (``[T, R]``), as ``COCOeval.accumulate``."""
+    T, nd = tps.shape
+    out = np.zeros((T, len(rec_thrs)))
+    if nd == 0:
+        return out
+    tp_sum = np.cumsum(tps, axis=1).astype(float)
+    fp_sum = np.cumsum(fps, axis=1).astype(float)
+    rc = tp_sum / npig
+    pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))
+    pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+    for t in range(T):
+        inds = np.searchsorted(rc[t], rec_thrs, side='left')
+        ok = inds < nd
+        out[t, ok] = pr[t, inds[ok]]
+    return out
+
+
+def _precision(tally: _Tally, dets: _RankedDetections, num_gt: np.ndarray,
+               setup: _Setup) -> np.ndarray:
+    """``precision [T, R, K, A, M]`` as ``COCOeval.accumulate`` (-1 where no GT)."""
+    n_cats, n_thrs, n_cols, _ = tally.shape
+    precision = -np.ones((n_thrs, len(setup.rec_thrs), n_cats, n_cols, len(setup.max_dets)))
+    det_cat = dets.group // len(setup.img_ids) if setup.use_cats else \
+        np.zeros(len(dets.group), np.int64)
+    cat_start = np.searchsorted(det_cat, np.arange(n_cats), side='left')
+    cat_stop = np.searchsorted(det_cat, np.arange(n_cats), side='right')
+    for k in range(n_cats):
+        sl = slice(cat_start[k], cat_stop[k])
+        # one stable sort by score per category: a subset of a stably sorted list is in
+        # the order pycocotools' mergesort gives that subset (ties: image order)
+        order = np.argsort(-dets.score[sl], kind='mergesort')
+        tp_k, ig_k = tally.det_tp[sl][order], tally.det_ignored[sl][order]
+        pos_k = tally.det_position[sl][order]
+        for col in range(n_cols):
+            if num_gt[k, col] == 0:
+                continue
+            for mi, md in enumerate(setup.max_dets):
+                in_list = (pos_k[:, col] >= 0) & (pos_k[:, col] < md)
+                tps = tp_k[in_list, :, col].T  # T, n
+                fps = ~tps & ~ig_k[in_list, :, col].T
+                precision[:, :, k, col, mi] = _precision_curve(tps, fps, num_gt[k, col],
+                                                               setup.rec_thrs)
+    return precision
+
+
+def _results_by_split(recall: np.ndarray, precision: Optional[np.ndarray], curve: np.ndarray,
+                      num_gt: np.ndarray, setup: _Setup,
+                      area_labels: Sequence[str]) -> List[EvalResult]:
+    out = []
+    for s in range(setup.n_splits):
+        cols = slice(s * setup.n_areas, (s + 1) * setup.n_areas)
+        out.append(EvalResult(
+            recall=recall[:, :, cols],
+            precision=None if precision is None else precision[..., cols, :],
+            curve=curve[:, :, cols], num_gt=num_gt[:, cols], iou_thrs=setup.iou_thrs,
+            rec_thrs=setup.rec_thrs, max_dets=setup.max_dets,
+            cat_ids=tuple(int(c) for c in setup.cat_ids), area_labels=tuple(area_labels)))
+    return out
 
 
 def evaluate_boxes(gt: GroundTruth,
@@ -258,254 +718,25 @@ def evaluate_boxes(gt: GroundTruth,
         EvalResult | list[EvalResult]: recall / precision / curve arrays (a list when
         ``gt.ignore_split`` is 2-D).
     """
-    iou_thrs = default_iou_thrs() if iou_thrs is None else np.atleast_1d(
-        np.asarray(iou_thrs, np.float64))
-    rec_thrs = default_rec_thrs()
-    max_dets = tuple(sorted(int(m) for m in max_dets))
-    if not max_dets or max_dets[0] < 1:
-        raise ValueError(f'max_dets must be positive integers, got {max_dets}')
-    img_order = np.unique(np.asarray(img_ids, dtype=np.int64))
-    cat_order = np.asarray(cat_ids, dtype=np.int64)
-    if use_cats:
-        cat_order = np.unique(cat_order)
-    T, R, M = len(iou_thrs), len(rec_thrs), len(max_dets)
-    # several ignore_split columns (S) are evaluated in one pass as S x A0 "area ranges"
-    split = np.zeros((len(gt), 1), bool) if gt.ignore_split is None else \
-        np.asarray(gt.ignore_split).astype(bool)
-    multi = gt.ignore_split is not None and split.ndim == 2
-    split = split.reshape(len(gt), -1)
-    S, A0 = split.shape[1], len(area_ranges)
-    A = S * A0
-    excl_flags = np.asarray(exclude_split_from_budget, bool).reshape(-1)
-    if len(excl_flags) not in (1, S):
-        raise ValueError(f'exclude_split_from_budget has {len(excl_flags)} flags for {S} '
-                         'ignore_split columns')
-    excl_flags = np.broadcast_to(excl_flags, (S, ))
-    excl_cols = np.repeat(excl_flags, A0)  # A
-    any_excl = bool(excl_cols.any())
-    K = len(cat_order) if use_cats else 1
-    P = max_dets[-1]
-    n_img = len(img_order)
-    thr = np.minimum(iou_thrs, 1 - 1e-10)
-    thr_min = thr.min()
-    a_lo = np.tile(np.array([r[0] for r in area_ranges], np.float64), S)
-    a_hi = np.tile(np.array([r[1] for r in area_ranges], np.float64), S)
-
-    # ---- ground truth: filter, group, order within group -------------------------------
-    g_img, ok_i = _rank(np.asarray(gt.image_id, np.int64), img_order)
-    g_cat, ok_c = _rank(np.asarray(gt.category_id, np.int64), cat_order)
-    keep = ok_i & ok_c
-    g_img, g_cat = g_img[keep], g_cat[keep]
-    g_box = np.asarray(gt.bbox, np.float64).reshape(-1, 4)[keep]
-    g_area = np.asarray(gt.area, np.float64)[keep]
-    g_crowd = np.asarray(gt.iscrowd).astype(bool)[keep]
-    g_split = split[keep]  # N, S
-    g_group = g_cat * n_img + g_img if use_cats else g_img
-    g_k = g_cat if use_cats else np.zeros_like(g_cat)
-    # pycocotools: useCats=0 concatenates GT category by category (catIds order)
-    # (lexsort is stable: equal keys keep the file order)
-    order = np.lexsort((g_cat, g_group)) if not use_cats else np.argsort(g_group, kind='stable')
-    g_group, g_box, g_area, g_crowd, g_split, g_k = (
-        x[order] for x in (g_group, g_box, g_area, g_crowd, g_split, g_k))
-    # per area range: ignored = crowd | outside range | other split
-    g_out = (g_area[:, None] < a_lo[None]) | (g_area[:, None] > a_hi[None])  # N, A
-    g_ig = g_out | g_crowd[:, None] | np.repeat(g_split, A0, axis=1)
-    num_gt = np.zeros((K, A), np.int64)
-    for a in range(A):
-        num_gt[:, a] = np.bincount(g_k[~g_ig[:, a]], minlength=K)
-
-    # ---- detections: filter, group, sort by score, cut to max(max_dets) ----------------
-    d_img, ok_i = _rank(np.asarray(dt.image_id, np.int64), img_order)
-    d_cat, ok_c = _rank(np.asarray(dt.category_id, np.int64), cat_order)
-    keep = ok_i & ok_c
-    d_img, d_cat = d_img[keep], d_cat[keep]
-    d_box = np.asarray(dt.bbox, np.float64).reshape(-1, 4)[keep]
-    d_score = np.asarray(dt.score, np.float64)[keep]
-    d_group = d_cat * n_img + d_img if use_cats else d_img
-    # stable: equal (group, score[, category]) keep the result order, as pycocotools' mergesort
-    order = np.lexsort((-d_score, d_group)) if use_cats else \
-        np.lexsort((d_cat, -d_score, d_group))
-    d_group, d_box, d_score = d_group[order], d_box[order], d_score[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(d_group)) + 1] if len(d_group) else np.zeros(0, int)
-    counts = np.diff(np.r_[starts, len(d_group)])
-    rank = np.arange(len(d_group)) - np.repeat(starts, counts)
-    keep = rank < P
-    d_group, d_box, d_score, rank = d_group[keep], d_box[keep], d_score[keep], rank[keep]
-    d_area = d_box[:, 2] * d_box[:, 3]
-    d_out = (d_area[:, None] < a_lo[None]) | (d_area[:, None] > a_hi[None])  # N, A
-
-    # ---- groups -------------------------------------------------------------------------
-    groups, d_start, d_count = np.unique(d_group, return_index=True, return_counts=True)
-    g_start = np.searchsorted(g_group, groups, side='left')
-    g_count = np.searchsorted(g_group, groups, side='right') - g_start
-    group_k = groups // n_img if use_cats else np.zeros(len(groups), np.int64)
-    by_size = np.argsort(-d_count, kind='stable')
-
-    n_det = len(d_group)
-    hist = np.zeros(K * T * A * P, np.int64)
-    if compute_precision:
-        det_tp = np.zeros((n_det, T, A), bool)
-        det_ig = np.zeros((n_det, T, A), bool)
-        det_pos = np.zeros((n_det, A), np.int64)  # position in the budget list, -1: excluded
-
+    split, multi = _split_columns(gt)
+    setup = _make_setup(img_ids, cat_ids, max_dets, use_cats, iou_thrs, area_ranges,
+                        split.shape[1], exclude_split_from_budget)
+    gts = _prepare_gt(gt, split, setup)
+    dets = _prepare_detections(dt, setup)
+    groups = _index_groups(gts, dets, setup)
+    tally = _Tally(setup, len(dets.group), compute_precision)
     done = 0
-    n_groups = len(groups)
-    while done < n_groups:
-        # chunk of groups (largest detection count first) within the element budget
-        gmax, stop = 1, done
-        while stop < n_groups:
-            gm = max(gmax, int(g_count[by_size[stop]]))
-            if stop > done and (stop - done + 1) * gm * T * A > max_chunk_elems:
-                break
-            gmax, stop = gm, stop + 1
-        sel = by_size[done:stop]
-        B = len(sel)
-        gi = g_start[sel, None] + np.arange(gmax)[None]
-        g_valid = np.arange(gmax)[None] < g_count[sel, None]
-        gi = np.where(g_valid, gi, 0) if len(g_group) else np.zeros_like(gi)
-        if len(g_group):
-            cb_box, cb_crowd = g_box[gi], g_crowd[gi] & g_valid
-            cb_ig = g_ig[gi] & g_valid[:, :, None]  # B, G, A
-            cb_split = np.repeat(g_split[gi], A0, axis=-1) & g_valid[:, :, None]  # B, G, A
-        else:
-            cb_box = np.zeros((B, gmax, 4))
-            cb_crowd = np.zeros((B, gmax), bool)
-            cb_split = np.zeros((B, gmax, A), bool)
-            cb_ig = np.zeros((B, gmax, A), bool)
-        cb_k = group_k[sel]
-        cnt = d_count[sel]
-        blocked = np.zeros((B, gmax, T, A), bool)  # GT matched at (t, a), crowd never
-        kept = np.zeros((B, A), np.int64)
-        hist_idx = []
-        # the valid (group, GT) pairs of the chunk, row-major: IoU is computed on these only
-        pair_b, pair_g = np.nonzero(g_valid)
-        pair_end = np.searchsorted(pair_b, np.arange(B + 1), side='left')
-        pair_box, pair_crowd = cb_box[pair_b, pair_g], cb_crowd[pair_b, pair_g]
-        for d in range(int(cnt[0])):
-            act = int(np.searchsorted(-cnt, -d, side='left'))  # groups with > d detections
-            di = d_start[sel[:act]] + d
-            npair = pair_end[act]
-            p_iou = box_iou_coco(d_box[di][pair_b[:npair]], pair_box[:npair, None],
-                                 pair_crowd[:npair, None])[:, 0]
-            # only GT with IoU >= min(thr) can be matched: gather those C (mostly 1-2) columns
-            hit0 = np.flatnonzero(p_iou >= thr_min)
-            ri, gi_c = pair_b[hit0], pair_g[hit0]  # row-major: GT order within a row
-            pos = kept[:act].copy()  # position of this detection in each budget list
-            excl = None
-            if len(ri):
-                rows, first, n_cand = np.unique(ri, return_index=True, return_counts=True)
-                r = len(rows)
-                C = int(n_cand.max())
-                slot = np.arange(len(ri)) - np.repeat(first, n_cand)
-                r_of = np.repeat(np.arange(r), n_cand)
-                cidx = np.zeros((r, C), np.int64)
-                cidx[r_of, slot] = gi_c
-                r_iou = np.full((r, C), -1.0)
-                r_iou[r_of, slot] = p_iou[hit0]
-                # pycocotools keeps the last GT of highest IoU, non-ignored GT first: rank the
-                # candidates by (IoU, GT order) and prefer non-ignored ones by an offset of C
-                rk = np.empty((r, C), np.int64)
-                np.put_along_axis(rk, np.argsort(r_iou, axis=1, kind='stable'),
-                                  np.arange(C)[None], axis=1)
-                g_rows = rows[:, None]
-                free = (r_iou[:, :, None] >= thr[None, None, :])[..., None] & \
-                    ~blocked[g_rows, cidx]  # r, C, T, A (padding has IoU -1: never free)
-                bonus = np.where(cb_ig[g_rows, cidx], 0, C)  # r, C, A
-                key = np.where(free, (rk[:, :, None] + bonus)[:, :, None, :], -1)
-                mc = np.argmax(key, axis=1)  # r, T, A
-                best = key.max(axis=1)
-                m = cidx[np.arange(r)[:, None, None], mc]  # GT index within the group
-                has_reg = best >= C
-                matched = best >= 0
-                # block matched non-crowd GT (crowd GT can be matched again)
-                bi, ti, ai = np.nonzero(matched & ~cb_crowd[g_rows[:, :, None], m])
-                blocked[rows[bi], m[bi, ti, ai], ti, ai] = True
-                if any_excl:
-                    excl = matched[:, 0, :] & cb_split[g_rows, m[:, 0, :], np.arange(A)[None]] \
-                        & excl_cols[None]
-                    hit = has_reg & ~excl[:, None, :]  # a removed detection is no TP
-                else:
-                    hit = has_reg
-                bi, ti, ai = np.nonzero(hit)
-                hist_idx.append(((cb_k[rows[bi]] * T + ti) * A + ai) * P + pos[rows[bi], ai])
-            kept[:act] += 1
-            if excl is not None:
-                kept[rows] -= excl
-            if compute_precision:
-                det_tp[di] = False
-                det_ig[di] = d_out[di][:, None, :]
-                det_pos[di] = pos
-                if len(ri):
-                    dr = di[rows]
-                    det_tp[dr] = has_reg
-                    det_ig[dr] = (matched & ~has_reg) | (~matched & d_out[dr][:, None, :])
-                    if excl is not None:
-                        det_pos[dr] = np.where(excl, -1, pos[rows])
-        if hist_idx:
-            hist += np.bincount(np.concatenate(hist_idx), minlength=hist.size)
-        done = stop
+    for rows_group, most_gt in _chunks(groups, len(setup.iou_thrs) * setup.n_cols,
+                                       max_chunk_elems):
+        chunk = _chunk_gt(gts, groups, rows_group, most_gt, setup)
+        _match_chunk(chunk, rows_group, groups, dets, setup, tally)
+        done += len(rows_group)
         if progress is not None:
-            progress(done, n_groups)
-
-    # ---- recall, curve ------------------------------------------------------------------
-    cum = np.cumsum(hist.reshape(K, T, A, P), axis=-1).transpose(1, 0, 2, 3)  # T, K, A, P
-    denom = num_gt[None, :, :, None].astype(np.float64)
-    curve = np.where(denom > 0, cum / np.maximum(denom, 1), -1.0)
-    recall = -np.ones((T, K, A, M))
-    for mi, md in enumerate(max_dets):
-        recall[:, :, :, mi] = np.where(num_gt[None] > 0, cum[..., md - 1] / np.maximum(
-            num_gt[None], 1), -1.0)
-
-    precision = None
-    if compute_precision:
-        precision = -np.ones((T, R, K, A, M))
-        det_k = d_group // n_img if use_cats else np.zeros(n_det, np.int64)
-        k_start = np.searchsorted(det_k, np.arange(K), side='left')
-        k_stop = np.searchsorted(det_k, np.arange(K), side='right')
-        for k in range(K):
-            sl = slice(k_start[k], k_stop[k])
-            # one stable sort by score per category: a subset of a stably sorted list is
-            # in the order pycocotools' mergesort gives that subset (ties: image order)
-            order = np.argsort(-d_score[sl], kind='mergesort')
-            tp_k, ig_k, pos_k = det_tp[sl][order], det_ig[sl][order], det_pos[sl][order]
-            for a in range(A):
-                npig = num_gt[k, a]
-                if npig == 0:
-                    continue
-                tp_a, ig_a, pos_a = tp_k[:, :, a], ig_k[:, :, a], pos_k[:, a]
-                for mi, md in enumerate(max_dets):
-                    s = (pos_a >= 0) & (pos_a < md)
-                    tps = tp_a[s].T  # T, n
-                    fps = ~tps & ~ig_a[s].T
-                    precision[:, :, k, a, mi] = _precision_curve(tps, fps, npig, rec_thrs)
-    out = []
-    for si in range(S):
-        a = slice(si * A0, (si + 1) * A0)
-        out.append(EvalResult(
-            recall=recall[:, :, a], precision=None if precision is None else precision[..., a, :],
-            curve=curve[:, :, a], num_gt=num_gt[:, a], iou_thrs=iou_thrs, rec_thrs=rec_thrs,
-            max_dets=max_dets, cat_ids=tuple(int(c) for c in cat_order),
-            area_labels=tuple(area_labels)))
+            progress(done, len(groups.by_size))
+    recall, curve = _recall_and_curve(tally, gts.num_gt, setup)
+    precision = _precision(tally, dets, gts.num_gt, setup) if compute_precision else None
+    out = _results_by_split(recall, precision, curve, gts.num_gt, setup, area_labels)
     return out if multi else out[0]
-
-
-def _precision_curve(tps: np.ndarray, fps: np.ndarray, npig: int,
-                     rec_thrs: np.ndarray) -> np.ndarray:
-    """Interpolated precision at ``rec_thrs`` (``[T, R]``), as ``COCOeval.accumulate``."""
-    T, nd = tps.shape
-    out = np.zeros((T, len(rec_thrs)))
-    if nd == 0:
-        return out
-    tp_sum = np.cumsum(tps, axis=1).astype(float)
-    fp_sum = np.cumsum(fps, axis=1).astype(float)
-    rc = tp_sum / npig
-    pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))
-    pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-    for t in range(T):
-        inds = np.searchsorted(rc[t], rec_thrs, side='left')
-        ok = inds < nd
-        out[t, ok] = pr[t, inds[ok]]
-    return out
 
 
 def summary(result: EvalResult, prefix: str = '', ap: bool = False,
