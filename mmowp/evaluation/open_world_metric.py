@@ -92,7 +92,8 @@ class OpenWorldCocoMetric(CocoMetric):
             default 1..max(proposal_nums).
         plot_dir (str, optional): Where ``open_world_metrics.json`` and
             ``ar_vs_proposals.png`` go; default the runner's log dir (next to its metrics
-            json), else the directory of ``outfile_prefix``; nothing is written without one.
+            json), else the directory of ``outfile_prefix``; nothing is written without one
+            (:func:`mmowp.visualization.ar_curve.run_output_dir`).
         proposal_file (str, optional): Write the top-``max(proposal_nums)`` boxes per image
             as COCO-format json (``category_id=1``, class-agnostic proposals) for a
             downstream two-stage detector. With ``format_only=True`` and no
@@ -353,10 +354,10 @@ class OpenWorldCocoMetric(CocoMetric):
         flags = [p == 'oln' for p in protocols for _ in in_split]
         gt = GroundTruth(gt.image_id, gt.category_id, gt.bbox, gt.area, gt.iscrowd,
                          ignore_split=np.stack(cols, 1))
-        res = evaluate_boxes(gt, dt, img_ids, self.all_cat_ids, max_dets=self.proposal_nums,
-                             use_cats=False, iou_thrs=self.iou_thrs,
-                             exclude_split_from_budget=flags,
-                             progress=self._progress(len(img_ids)))
+        res = evaluate_boxes(
+            gt, dt, img_ids, self.all_cat_ids, max_dets=self.proposal_nums, use_cats=False,
+            iou_thrs=self.iou_thrs, exclude_split_from_budget=flags,
+            progress=self._progress(len(img_ids)))
         n = len(splits)
         return {p: res[i * n:(i + 1) * n] for i, p in enumerate(protocols)}
 
@@ -366,9 +367,10 @@ class OpenWorldCocoMetric(CocoMetric):
         if self.ann_format == 'lvis':
             return self._lvis_base_ap(dt, keep)
         # AP is read at the largest k only (as COCO's AP at maxDets=100)
-        res = evaluate_boxes(self._ground_truth(), dt, self._coco_api.get_img_ids(),
-                             self.known_ids, max_dets=self.proposal_nums[-1:], use_cats=True,
-                             iou_thrs=self.iou_thrs, compute_precision=True)
+        res = evaluate_boxes(
+            self._ground_truth(), dt, self._coco_api.get_img_ids(), self.known_ids,
+            max_dets=self.proposal_nums[-1:], use_cats=True, iou_thrs=self.iou_thrs,
+            compute_precision=True)
         return {k: v for k, v in summary(res, ap=True, ks=()).items() if k.startswith('AP')}
 
     def _lvis_base_ap(self, dt: Detections, keep: np.ndarray) -> Dict[str, float]:
@@ -541,20 +543,12 @@ class OpenWorldCocoMetric(CocoMetric):
             + legend)
 
     # ------------------------------------------------------------------ outputs
-    def _output_dir(self) -> Optional[str]:
-        if self.plot_dir:
-            return self.plot_dir
-        logger = MMLogger.get_current_instance()
-        for h in logger.handlers:
-            if isinstance(h, logging.FileHandler):
-                return osp.dirname(h.baseFilename)
-        if self.outfile_prefix:
-            return osp.dirname(self.outfile_prefix) or '.'
-        return None
-
     def save_outputs(self, metrics: Dict[str, float], curves: dict,
                      out_dir: Optional[str], extra: Optional[dict] = None) -> Optional[str]:
         """Write ``open_world_metrics.json`` and ``ar_vs_proposals.png`` into ``out_dir``.
+
+        The plot is :func:`mmowp.visualization.ar_curve.plot_protocol_curves`'s; without
+        matplotlib (an optional extra) only the json is written, with a warning.
 
         Args:
             metrics (dict): As :meth:`evaluate_detections` returns.
@@ -563,7 +557,7 @@ class OpenWorldCocoMetric(CocoMetric):
             extra (dict, optional): More top-level entries of the json.
 
         Returns:
-            str | None: The PNG path.
+            str | None: The PNG path (None when none was written).
         """
         if not out_dir:
             return None
@@ -575,25 +569,13 @@ class OpenWorldCocoMetric(CocoMetric):
                            exclude_known_from_budget=self.exclude_known_from_budget,
                            protocol=self.protocol, protocols=self.protocols,
                            ann_file=self.ann_file), f, indent=1)
-        png = osp.join(out_dir, 'ar_vs_proposals.png')
-        from matplotlib.figure import Figure  # no pyplot: no backend, no global state
-        fig = Figure(figsize=(5, 3.5))
-        ax = fig.subplots()
-        for i, protocol in enumerate(self.protocols):
-            sfx = f'_{protocol}' if i else ''
-            for key, color in (('novel', 'C0'), ('base', 'C1')):
-                if curves.get(key + sfx) is not None:
-                    ax.plot(curves['k'], [100 * v for v in curves[key + sfx]],
-                            '-' if i == 0 else ':', color=color,
-                            label=f'{key} AR ({protocol})')
-        ax.set_xscale('log')
-        ax.set_xlabel('number of proposals per image (k)')
-        ax.set_ylabel('AR@k (%), IoU 0.50:0.95')
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(png, dpi=100)
-        return png
+        from ..visualization.ar_curve import plot_protocol_curves
+        try:
+            return plot_protocol_curves(curves, self.protocols,
+                                        osp.join(out_dir, 'ar_vs_proposals.png'))
+        except ImportError as e:  # matplotlib is an optional extra
+            warnings.warn(f'{e}; {out_dir}/ar_vs_proposals.png is not drawn')
+            return None
 
     def export_proposals(self, preds: Sequence[dict], path: str) -> str:
         """Write the top-``max(proposal_nums)`` boxes per image as COCO-format json."""
@@ -634,7 +616,9 @@ class OpenWorldCocoMetric(CocoMetric):
             return OrderedDict()
         metrics, curves = self.evaluate_predictions(preds)
         logger.info(self.summary_text(metrics))
-        png = self.save_outputs(metrics, curves, self._output_dir())
+        from ..visualization.ar_curve import run_output_dir
+        png = self.save_outputs(metrics, curves,
+                                run_output_dir(self.plot_dir, self.outfile_prefix))
         if png:
             logger.info(f'AR-vs-#proposals plot: {png}')
         return metrics

@@ -1,14 +1,79 @@
-"""AR vs number of proposals of several runs in one figure (novel and base panels).
+"""AR vs number of proposals: of one evaluation, and of several runs in one figure.
 
-Reads the ``open_world_metrics.json`` files :class:`~mmowp.evaluation.OpenWorldCocoMetric`
-writes next to a run's metrics (``metrics``, ``ar_vs_proposals = {'k', 'novel', 'base'}``,
-fractions; ``base`` is null when the file has no base-class GT).
+:func:`plot_protocol_curves` draws the curves of one evaluation (the
+``ar_vs_proposals.png`` that :class:`~mmowp.evaluation.OpenWorldCocoMetric` writes, in the
+directory :func:`run_output_dir` finds); :func:`plot_ar_curves` compares runs from the
+``open_world_metrics.json`` files the metric writes next to a run's metrics (``metrics``,
+``ar_vs_proposals = {'k', 'novel', 'base'}``, fractions; ``base`` is null when the file has
+no base-class GT).
 """
 import glob
 import json
+import logging
 import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
+
+from mmengine.logging import MMLogger
+
+from ..utils.optional import import_optional
+
+
+def run_output_dir(out_dir: Optional[str] = None,
+                   outfile_prefix: Optional[str] = None) -> Optional[str]:
+    """Where an evaluation writes its json and plot.
+
+    Args:
+        out_dir (str, optional): Asked for explicitly (the metric's ``plot_dir``); wins.
+        outfile_prefix (str, optional): The metric's ``outfile_prefix``; its directory is
+            the last resort.
+
+    Returns:
+        str | None: ``out_dir``, else the directory of the current ``MMLogger``'s log file
+        (a runner's log dir, next to its metrics json), else the directory of
+        ``outfile_prefix``; None when there is none of them.
+    """
+    if out_dir:
+        return out_dir
+    for handler in MMLogger.get_current_instance().handlers:
+        if isinstance(handler, logging.FileHandler):
+            return osp.dirname(handler.baseFilename)
+    if outfile_prefix:
+        return osp.dirname(outfile_prefix) or '.'
+    return None
+
+
+def plot_protocol_curves(curves: dict, protocols: Sequence[str], out_file: str) -> str:
+    """AR@k vs k of one evaluation: novel and base, a solid line for the first protocol,
+    dotted for the others.
+
+    Args:
+        curves (dict): As :meth:`OpenWorldCocoMetric.evaluate_detections` returns them:
+            ``k``, ``novel``, ``base`` (fractions; ``base`` may be None) for
+            ``protocols[0]``, ``novel_<p>`` / ``base_<p>`` for each other protocol ``p``.
+        protocols (Sequence[str]): The protocols, the configured one first.
+        out_file (str): PNG path.
+
+    Returns:
+        str: ``out_file``.
+    """
+    figure = import_optional('matplotlib.figure', 'The AR-vs-#proposals plot')
+    fig = figure.Figure(figsize=(5, 3.5))  # no pyplot: no backend, no global state
+    ax = fig.subplots()
+    for i, protocol in enumerate(protocols):
+        sfx = f'_{protocol}' if i else ''
+        for key, color in (('novel', 'C0'), ('base', 'C1')):
+            if curves.get(key + sfx) is not None:
+                ax.plot(curves['k'], [100 * v for v in curves[key + sfx]],
+                        '-' if i == 0 else ':', color=color, label=f'{key} AR ({protocol})')
+    ax.set_xscale('log')
+    ax.set_xlabel('number of proposals per image (k)')
+    ax.set_ylabel('AR@k (%), IoU 0.50:0.95')
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    return out_file
 
 
 def find_metrics_json(path: str) -> str:
