@@ -12,7 +12,7 @@ the image's (already ``maxDets[-1]``-cut) list, so it does not count in the k bu
 import contextlib
 import copy
 import io
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from pycocotools.coco import COCO
@@ -78,11 +78,15 @@ def reference_eval(gt_dataset: dict,
                    img_ids: Optional[Sequence[int]] = None,
                    split_cat_ids: Iterable[int] = (),
                    exclude_split_from_budget: bool = True,
-                   remove_cat_ids: Iterable[int] = ()) -> COCOeval:
+                   remove_cat_ids: Iterable[int] = (),
+                   iou_thrs: Optional[Sequence[float]] = None,
+                   area_ranges: Optional[Sequence[Tuple[float, float]]] = None,
+                   area_labels: Optional[Sequence[str]] = None) -> COCOeval:
     """Run the pycocotools oracle and return the evaluator after ``accumulate()``.
 
     Args:
-        gt_dataset (dict): COCO-format GT (not modified).
+        gt_dataset (dict): COCO-format GT (not modified). Annotations may carry
+            ``ignored_split`` themselves; ``split_cat_ids`` sets it by category.
         results (list[dict]): COCO results (``image_id``, ``category_id``, ``bbox``
             xywh, ``score``); not modified.
         max_dets (Sequence[int]): ``params.maxDets``.
@@ -92,13 +96,17 @@ def reference_eval(gt_dataset: dict,
         split_cat_ids (Iterable[int]): Categories whose GT get ``ignored_split=1``.
         exclude_split_from_budget (bool): OLN's budget rule for those GT.
         remove_cat_ids (Iterable[int]): Categories whose GT are deleted before evaluation.
+        iou_thrs (Sequence[float], optional): ``params.iouThrs``; default 0.50:0.95.
+        area_ranges (Sequence[tuple], optional): ``params.areaRng``; default COCO's.
+        area_labels (Sequence[str], optional): ``params.areaRngLbl``.
     """
     gt_dataset = copy.deepcopy(gt_dataset)
     split_cat_ids, remove_cat_ids = set(split_cat_ids), set(remove_cat_ids)
     gt_dataset['annotations'] = [a for a in gt_dataset.get('annotations', [])
                                  if a['category_id'] not in remove_cat_ids]
     for ann in gt_dataset['annotations']:
-        ann['ignored_split'] = int(ann['category_id'] in split_cat_ids)
+        ann['ignored_split'] = int(ann.get('ignored_split', 0)
+                                   or ann['category_id'] in split_cat_ids)
     coco_gt = make_coco(gt_dataset)
     with contextlib.redirect_stdout(io.StringIO()):
         if results:
@@ -113,6 +121,11 @@ def reference_eval(gt_dataset: dict,
             ev.params.imgIds = list(img_ids)
         ev.params.maxDets = list(max_dets)
         ev.params.useCats = int(use_cats)
+        if iou_thrs is not None:
+            ev.params.iouThrs = np.atleast_1d(np.asarray(iou_thrs, np.float64))
+        if area_ranges is not None:
+            ev.params.areaRng = [list(r) for r in area_ranges]
+            ev.params.areaRngLbl = list(area_labels or range(len(area_ranges)))
         ev.evaluate()
         ev.accumulate()
     return ev
