@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import pytest
 
-from mmowp.evaluation.coco_reference import reference_eval
+from mmowp.evaluation.coco_reference import evaluate_boxes_reference, reference_eval
 from mmowp.evaluation.fast_coco_eval import Detections, GroundTruth, evaluate_boxes, summary
 
 
@@ -206,6 +206,32 @@ def test_parity_degenerate_inputs():
             ours = evaluate_boxes(g, d, img_ids, range(1, 9), max_dets=(1, 10),
                                   use_cats=use_cats, compute_precision=True)
             _check(ours, ref, (1, 10))
+
+
+@pytest.mark.parametrize('use_cats', [False, True])
+def test_reference_backend_equals_fast(use_cats):
+    """``evaluate_boxes_reference`` (pycocotools, one run per ignore_split column) is a
+    drop-in for ``evaluate_boxes``: the same arrays, curve and ``num_gt`` included."""
+    gt, res = _random_case(40, n_img=40)
+    g, d = _columns(gt, res)
+    low = g.category_id <= 4
+    g.ignore_split = np.stack([low, ~low, low], 1)
+    kw = dict(max_dets=(1, 5, 30), use_cats=use_cats,
+              exclude_split_from_budget=[True, True, False], compute_precision=True)
+    args = ([i['id'] for i in gt['images']], range(1, 9))
+    calls = []
+    fast = evaluate_boxes(g, d, *args, **kw)
+    ref = evaluate_boxes_reference(g, d, *args, progress=lambda *a: calls.append(a), **kw)
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    for a, b in zip(fast, ref):
+        for field in ('recall', 'precision', 'curve', 'num_gt', 'iou_thrs', 'rec_thrs'):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+        assert (a.max_dets, a.cat_ids, a.area_labels) == (b.max_dets, b.cat_ids, b.area_labels)
+    single = evaluate_boxes_reference(GroundTruth(g.image_id, g.category_id, g.bbox, g.area,
+                                                  g.iscrowd), d, *args, max_dets=(10, ))
+    np.testing.assert_array_equal(single.recall, evaluate_boxes(
+        GroundTruth(g.image_id, g.category_id, g.bbox, g.area, g.iscrowd), d, *args,
+        max_dets=(10, )).recall)
 
 
 def test_stages_chunking_invariance():

@@ -392,6 +392,26 @@ def test_metric_parity_on_generated_dataset(tiny_owd, exclude):
     assert 'base_removed_AP' not in ours and 'base_oln_AP' not in ours  # AP: no protocol
 
 
+@pytest.mark.parametrize('agnostic', [False, True])
+def test_backends_give_the_same_metrics(tiny_owd, agnostic):
+    """backend='pycocotools' (COCOeval + OLN's rule, one run per split and protocol) and
+    the default 'fast' backend: the same metrics dict and the same curves, exactly."""
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    preds = _preds_for(_load(ann), seed=7, n_per_img=120, empty_every=4)
+    kw = dict(proposal_nums=(1, 10, 100), class_agnostic=agnostic)
+    fast = _metric(ann, **kw)
+    ref = METRICS.build(dict(type='OpenWorldCocoMetric', ann_file=ann, known_classes='owd_base',
+                             backend='pycocotools', **kw))
+    ref.dataset_meta = fast.dataset_meta
+    assert (fast.backend, ref.backend) == ('fast', 'pycocotools')
+    ours, curves = fast.evaluate_predictions(preds)
+    theirs, ref_curves = ref.evaluate_predictions(preds)
+    assert ours == theirs and curves == ref_curves
+    assert len(ours) > 20 and (ours['base_AP'] == -1.0) == agnostic and ours['base_AR@10'] > 0
+    with pytest.raises(ValueError, match="backend must be one of \\['fast', 'pycocotools'\\]"):
+        _metric(ann, backend='cocoapi')
+
+
 def test_single_protocol_keys(tiny_owd):
     ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
     preds = _preds_for(_load(ann), seed=0, n_per_img=20)
