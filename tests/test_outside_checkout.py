@@ -62,8 +62,8 @@ def _installed() -> str:
     from importlib.metadata import distribution
     installed = str(distribution('mmowp').locate_file('mmowp'))
     if not osp.isfile(osp.join(installed, '.mim', 'model-index.yml')):
-        pytest.fail('mmowp is installed without .mim/model-index.yml: run tools/run_tests.sh '
-                    '(pip install .)')
+        pytest.fail('mmowp is installed without .mim/model-index.yml: install the project '
+                    '(tools/install.sh)')
     return installed
 
 
