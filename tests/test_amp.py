@@ -36,19 +36,19 @@ AMP_CONFIGS = sorted(glob.glob(osp.join(CONFIG_ROOT, 'amp', '*.py')))
 
 #: The headline rows: FCOS-OWP Table 1 (COCO) and Table 2 (LVIS), one config each.
 HEADLINE_ROWS = {
-    'baseline/fcos_r50_fpn_baseline_coco-voc2nonvoc.py',
-    'owp/owp_fcos_r50_fpn_centerness_coco-voc2nonvoc.py',
-    'owp/owp_fcos_r50_fpn_iou_coco-voc2nonvoc.py',
-    'owp/owp_fcos_r50_fpn_sqrt-centerness-iou_coco-voc2nonvoc.py',
-    'owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py',
-    'owp/owp_fcos_r50_fpn_cond-iou-cs-is_coco-voc2nonvoc.py',
-    'owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py',
-    'owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_finetune_coco-voc2nonvoc.py',
-    'owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-thr095-5k_coco-voc2nonvoc.py',
-    'lvis/fcos_r50_fpn_baseline_lvis-base2novel.py',
-    'lvis/owp_fcos_r50_fpn_iou-cs-is_lvis-base2novel.py',
-    'lvis/owp-aware_fcos_r50_fpn_iou-cs-is_joint_lvis-base2novel.py',
-    'lvis/owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-thr095-5k_lvis-base2novel.py',
+    'baseline/fcos_r50-caffe_fpn_90k_coco-voc2nonvoc.py',
+    'owp/owp-fcos-centerness_r50-caffe_fpn_90k_coco-voc2nonvoc.py',
+    'owp/owp-fcos-iou_r50-caffe_fpn_90k_coco-voc2nonvoc.py',
+    'owp/owp-fcos-sqrt-centerness-iou_r50-caffe_fpn_90k_coco-voc2nonvoc.py',
+    'owp/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py',
+    'owp/owp-fcos-cond-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py',
+    'owp_aware/owp-aware-fcos-iou-cs-is-joint_r50-caffe_fpn_90k_coco-voc2nonvoc.py',
+    'owp_aware/owp-aware-fcos-iou-cs-is-finetune_r50-caffe_fpn_90k_coco-voc2nonvoc.py',
+    'owp_aware/owp-aware-fcos-iou-cs-is-joint-unknown-thr095-5k_r50-caffe_fpn_90k_coco-voc2nonvoc.py',
+    'lvis/fcos_r50-caffe_fpn_90k_lvis-base2novel.py',
+    'lvis/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_lvis-base2novel.py',
+    'lvis/owp-aware-fcos-iou-cs-is-joint_r50-caffe_fpn_90k_lvis-base2novel.py',
+    'lvis/owp-aware-fcos-iou-cs-is-joint-unknown-thr095-5k_r50-caffe_fpn_90k_lvis-base2novel.py',
 }
 
 

@@ -206,7 +206,7 @@ def test_tta_defaults_follow_the_model_test_cfg():
 
     from mmowp.utils.tta import enable_tta
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, 'lvis',
-                                   'owp_fcos_r50_fpn_iou-cs-is_lvis-base2novel.py'))
+                                   'owp-fcos-iou-cs-is_r50-caffe_fpn_90k_lvis-base2novel.py'))
     pipeline = cfg.test_dataloader.dataset.pipeline
     enable_tta(cfg)
     assert cfg.model.type == 'DetTTAModel' and cfg.model.module.type == 'FCOS'

@@ -298,21 +298,21 @@ def test_metric_coco_to_uvo_class_agnostic_gt(tmp_path):
 
 # ----------------------------------------------------------------------------- configs
 BENCH = osp.join(CONFIG_ROOT, 'benchmarks')
-OWP_T1 = osp.join(CONFIG_ROOT, 'owp', 'owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py')
-BASELINE_T1 = osp.join(CONFIG_ROOT, 'baseline', 'fcos_r50_fpn_baseline_coco-voc2nonvoc.py')
+OWP_T1 = osp.join(CONFIG_ROOT, 'owp', 'owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py')
+BASELINE_T1 = osp.join(CONFIG_ROOT, 'baseline', 'fcos_r50-caffe_fpn_90k_coco-voc2nonvoc.py')
 #: config -> (Table 1 config it inherits, train split, val dataset split, metric split,
 #: number of classes)
 CONFIGS = {
-    'owp_fcos_r50_fpn_iou-cs-is_coco-person2nonperson.py': (OWP_T1, 'person', 'person',
+    'owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-person2nonperson.py': (OWP_T1, 'person', 'person',
                                                             'person', 1),
-    'fcos_r50_fpn_baseline_coco-person2nonperson.py': (BASELINE_T1, 'person', 'person',
+    'fcos_r50-caffe_fpn_90k_coco-person2nonperson.py': (BASELINE_T1, 'person', 'person',
                                                        'person', 1),
-    'owp_fcos_r50_fpn_iou-cs-is_coco2lvis-noncoco.py': (OWP_T1, 'coco', 'lvis_coco',
+    'owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco2lvis-noncoco.py': (OWP_T1, 'coco', 'lvis_coco',
                                                         'lvis_coco', 80),
-    'fcos_r50_fpn_baseline_coco2lvis-noncoco.py': (BASELINE_T1, 'coco', 'lvis_coco',
+    'fcos_r50-caffe_fpn_90k_coco2lvis-noncoco.py': (BASELINE_T1, 'coco', 'lvis_coco',
                                                    'lvis_coco', 80),
-    'owp_fcos_r50_fpn_iou-cs-is_coco2uvo.py': (OWP_T1, 'coco', 'all', 'none', 80),
-    'fcos_r50_fpn_baseline_coco2uvo.py': (BASELINE_T1, 'coco', 'all', 'none', 80),
+    'owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco2uvo.py': (OWP_T1, 'coco', 'all', 'none', 80),
+    'fcos_r50-caffe_fpn_90k_coco2uvo.py': (BASELINE_T1, 'coco', 'all', 'none', 80),
 }
 #: what a benchmark config may change relative to its Table 1 config: split and data
 ALLOWED = ('known_classes', 'lvis_root', 'lvis_val_ann', 'uvo_root', 'uvo_val_ann',
@@ -354,7 +354,7 @@ def test_benchmark_config_changes_only_split_and_data(name):
         assert ev.type == 'OpenWorldCocoMetric' and ev.known_classes == metric_split
         assert tuple(ev.proposal_nums) == (10, 100)
         # proposals are class-agnostic; a COCO-trained baseline's labels are not LVIS's / UVO's
-        agnostic = 'owp_' in name or metric_split != 'person'
+        agnostic = name.startswith('owp-') or metric_split != 'person'
         assert ev.get('class_agnostic') is (True if agnostic else None)
     assert cfg.test_evaluator.to_dict() == cfg.val_evaluator.to_dict()
     if 'lvis' in name:

@@ -109,7 +109,7 @@ for _recipe in ('joint', 'finetune'):
 #: Paper configs that are named variants of a row, not rows: config name -> expectation.
 VARIANTS = {
     # the Table 2 baseline trained with mmdet's LVIS recipe
-    'fcos_r50_fpn_baseline_lvis-base2novel_mmdet-recipe.py':
+    'fcos_r50-caffe_fpn_ms-rfs-90k_lvis-base2novel.py':
         row('lvis', 'fcos', 'joint', variant='mmdet-lvis'),
 }
 
@@ -335,7 +335,7 @@ def assert_lvis_training(cfg, mmdet_recipe):
 
 
 def test_mmdet_lvis_recipe_variant_differs_from_its_paper_row_only_in_training_data():
-    variant = Config.fromfile(BY_NAME['fcos_r50_fpn_baseline_lvis-base2novel_mmdet-recipe.py'])
+    variant = Config.fromfile(BY_NAME['fcos_r50-caffe_fpn_ms-rfs-90k_lvis-base2novel.py'])
     paper = Config.fromfile(config_of(T2 + 'Baseline logits * centerness'))
     skip = ('train_dataloader', 'train_pipeline')
     assert {k: v for k, v in variant.to_dict().items() if k not in skip} == {

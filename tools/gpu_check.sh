@@ -91,7 +91,7 @@ EOF
 
 cd "$ROOT"
 "$PY" tools/analysis/benchmark_train.py \
-    configs/owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py \
+    configs/owp/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py \
     mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py \
     --device cuda --iters 100 --batch-size 2 --img-scale 1333 800 --amp off on \
     --work-dir work_dirs/gpu_check ${ARGS[@]+"${ARGS[@]}"}

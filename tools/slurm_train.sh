@@ -6,7 +6,7 @@
 # --launcher slurm, and MMEngine reads the rank / world size / master address from Slurm's
 # environment (SLURM_PROCID, SLURM_NTASKS, SLURM_NODELIST). Run it with the environment that has
 # mmowp installed active (`python` on PATH is used on every node). Example, 16 GPUs on 2 nodes:
-#   GPUS=16 bash tools/slurm_train.sh gpu owp configs/owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py \
+#   GPUS=16 bash tools/slurm_train.sh gpu owp configs/owp/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py \
 #       work_dirs/owp_iou-cs-is --cfg-options data_root=/data/coco/
 set -x
 

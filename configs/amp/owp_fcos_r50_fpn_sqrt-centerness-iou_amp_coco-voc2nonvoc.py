@@ -2,6 +2,6 @@
 # config with only the optimizer wrapper swapped for MMEngine's AmpOptimWrapper (fp16 autocast on
 # CUDA, dynamic loss scaling; gradient clipping unscales first), as mmdet's *_amp-1x_* configs and
 # `tools/train.py --amp` do. Needs a CUDA GPU (AmpOptimWrapper refuses a CPU-only machine).
-_base_ = '../owp/owp_fcos_r50_fpn_sqrt-centerness-iou_coco-voc2nonvoc.py'
+_base_ = '../owp/owp-fcos-sqrt-centerness-iou_r50-caffe_fpn_90k_coco-voc2nonvoc.py'
 
 optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')

@@ -3,7 +3,7 @@
 # trained on the positives of PointATSSAssigner (k = 9, virtual 8S anchors; regress ranges unused),
 # IoU Sampling 0.3 kept (it post-processes the IoU targets of whatever positives the assigner
 # chose).
-_base_ = '../owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py'
+_base_ = '../owp/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py'
 
 model = dict(
     bbox_head=dict(center_sampling=False),

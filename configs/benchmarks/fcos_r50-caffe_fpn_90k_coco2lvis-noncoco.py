@@ -1,10 +1,10 @@
 # FCOS-OWP Table 1 baseline on the benchmark "COCO (80) -> LVIS non-COCO" (as GGN and GOOD report
-# it): the Table 1 baseline (configs/baseline/fcos_r50_fpn_baseline_coco-voc2nonvoc.py) with only
+# it): the Table 1 baseline (configs/baseline/fcos_r50-caffe_fpn_90k_coco-voc2nonvoc.py) with only
 # the split and the evaluation data changed: trained on COCO train2017 with all 80 classes, novel
 # AR@10/100 on the non-COCO categories of LVIS v1 val ('lvis_noncoco', by synset; see the OWP config
 # next to this one for the data layout and the image overlap of LVIS val with COCO train2017).
 # Evaluated class-agnostically: the model's labels are COCO's, not LVIS's, so no base AP.
-_base_ = '../baseline/fcos_r50_fpn_baseline_coco-voc2nonvoc.py'
+_base_ = '../baseline/fcos_r50-caffe_fpn_90k_coco-voc2nonvoc.py'
 
 known_classes = 'coco'
 lvis_root = 'data/lvis_v1/'

@@ -1,10 +1,10 @@
 # FCOS-OWP Table 1 baseline on the benchmark "COCO -> UVO" (cross-dataset, as GGN, GOOD and UDOS
-# report it): the Table 1 baseline (configs/baseline/fcos_r50_fpn_baseline_coco-voc2nonvoc.py) with
+# report it): the Table 1 baseline (configs/baseline/fcos_r50-caffe_fpn_90k_coco-voc2nonvoc.py) with
 # only the split and the evaluation data changed: trained on COCO train2017 with all 80 classes,
 # class-agnostic AR@10/100 on every object of the UVO v1.0 FrameSet val frames (split 'none':
 # nothing in the class-agnostic UVO json is known; see the OWP config next to this one for the data
 # layout).
-_base_ = '../baseline/fcos_r50_fpn_baseline_coco-voc2nonvoc.py'
+_base_ = '../baseline/fcos_r50-caffe_fpn_90k_coco-voc2nonvoc.py'
 
 known_classes = 'coco'
 uvo_root = 'data/uvo/'

@@ -1,5 +1,5 @@
 # FCOS-OWP Table 1 row "IOU-CS-IS" on the benchmark "COCO (80) -> LVIS non-COCO" (as GGN and GOOD
-# report it): the row (configs/owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py) with only the
+# report it): the row (configs/owp/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py) with only the
 # split and the evaluation data changed. Trained on COCO train2017 with all 80 classes; evaluated on
 # LVIS v1 val: novel = the LVIS categories that are not COCO categories (split 'lvis_noncoco'),
 # matched by WordNet synset with the LVIS API's official coco_to_synset.json (shipped in
@@ -9,7 +9,7 @@
 # (mmdet's LVIS layout: the images are COCO's). Note: LVIS v1 val also contains COCO train2017
 # images (coco_url in train2017/), seen in training with only their 80-class objects annotated
 # (their non-COCO objects were background there).
-_base_ = '../owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py'
+_base_ = '../owp/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py'
 
 known_classes = 'coco'
 lvis_root = 'data/lvis_v1/'

@@ -1,5 +1,5 @@
 # FCOS-OWP Table 1 row "IOU-CS-IS" on the benchmark "COCO -> UVO" (cross-dataset, as GGN, GOOD and
-# UDOS report it): the row (configs/owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py) with only the
+# UDOS report it): the row (configs/owp/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py) with only the
 # split and the evaluation data changed. Trained on COCO train2017 with all 80 classes; evaluated on
 # the UVO v1.0 FrameSet val frames (UVO_frame_val.json, COCO format, every object annotated without
 # a class). Its categories carry no split, so no category of it is known (split 'none'): every GT
@@ -7,7 +7,7 @@
 # loads the frames keeps all the file's categories ('all'; UVO's "object"). Data: the json in
 # data/uvo/annotations/ and the annotated frames, extracted from the Kinetics videos with UVO's kit,
 # in data/uvo/uvo_videos_sparse_frames/ (change data_prefix otherwise).
-_base_ = '../owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py'
+_base_ = '../owp/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py'
 
 known_classes = 'coco'
 uvo_root = 'data/uvo/'

@@ -1,6 +1,6 @@
 # FCOS-OWP Table 2, OWP row "IOU-CS-IS": the OWP recipe (classifier
 # frozen, proposals scored by predicted IoU) with Center Sampling and IoU Sampling 0.3, as the
-# COCO row configs/owp/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc.py, on LVIS base -> novel.
+# COCO row configs/owp/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc.py, on LVIS base -> novel.
 _base_ = [
     '../_base_/models/owp_fcos_r50_fpn.py', '../_base_/datasets/lvis_v1_base2novel.py',
     '../_base_/schedules/schedule_90k.py', '../_base_/default_runtime.py'

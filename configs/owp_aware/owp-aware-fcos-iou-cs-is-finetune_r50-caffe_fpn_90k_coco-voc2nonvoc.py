@@ -22,7 +22,7 @@ test_evaluator = dict(class_agnostic=False)
 # start from the OWP IOU-CS-IS checkpoint (../owp/); regression + objectness branches at lr
 # 0.001, classification at 0.01 (custom_keys override bias_lr_mult for these branches);
 # backbone and neck keep the default lr 0.01
-load_from = 'work_dirs/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc/iter_90000.pth'
+load_from = 'work_dirs/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc/iter_90000.pth'
 optim_wrapper = dict(
     paramwise_cfg=dict(
         custom_keys={

@@ -19,7 +19,7 @@ val_evaluator = dict(class_agnostic=False)
 test_evaluator = dict(class_agnostic=False)
 # start from the OWP IOU-CS-IS checkpoint (../owp/); the localisation branches (regression
 # tower, conv_reg, scales, IoU branch) frozen completely, classification at lr 0.01
-load_from = 'work_dirs/owp_fcos_r50_fpn_iou-cs-is_coco-voc2nonvoc/iter_90000.pth'
+load_from = 'work_dirs/owp-fcos-iou-cs-is_r50-caffe_fpn_90k_coco-voc2nonvoc/iter_90000.pth'
 optim_wrapper = dict(
     constructor='FreezeOptimWrapperConstructor',
     paramwise_cfg=dict(

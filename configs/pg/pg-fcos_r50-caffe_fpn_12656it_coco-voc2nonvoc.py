@@ -7,9 +7,9 @@
 # 160k-iteration FPN baseline (batch 16, as here). Scaled proportionally to FCOS's 90k baseline
 # schedule: 22.5k * 90/160 = 12,656 iterations, lr step at 15k * 90/160 = 8,438 (2/3 of the
 # fine-tune, as in the paper); lr 0.001 and batch 16 unchanged, no warm-up.
-_base_ = '../baseline/fcos_r50_fpn_baseline_coco-voc2nonvoc.py'
+_base_ = '../baseline/fcos_r50-caffe_fpn_90k_coco-voc2nonvoc.py'
 
-load_from = 'work_dirs/fcos_r50_fpn_baseline_coco-voc2nonvoc/iter_90000.pth'
+load_from = 'work_dirs/fcos_r50-caffe_fpn_90k_coco-voc2nonvoc/iter_90000.pth'
 model = dict(
     bbox_head=dict(
         type='PGFCOSHead',

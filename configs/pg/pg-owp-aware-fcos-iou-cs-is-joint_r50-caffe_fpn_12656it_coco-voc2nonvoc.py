@@ -4,9 +4,9 @@
 # place of the focal loss; candidates ranked by cls * IoU (the head's score_mode), k = 10, gamma =
 # 1. Schedule: Rao et al. §4's 22.5k iterations at lr 0.001, step at 15k, after a 160k baseline,
 # scaled to the 90k schedule: 22.5k * 90/160 = 12,656 iterations, step at 15k * 90/160 = 8,438.
-_base_ = '../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
+_base_ = '../owp_aware/owp-aware-fcos-iou-cs-is-joint_r50-caffe_fpn_90k_coco-voc2nonvoc.py'
 
-load_from = 'work_dirs/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc/iter_90000.pth'
+load_from = 'work_dirs/owp-aware-fcos-iou-cs-is-joint_r50-caffe_fpn_90k_coco-voc2nonvoc/iter_90000.pth'
 model = dict(
     bbox_head=dict(
         type='PGOWPFCOSHead',

@@ -11,9 +11,9 @@
 # restarted, polynomial decay (as the paper's fine-tuning). Caveat: on COCO VOC -> non-VOC the
 # outlier classes are the evaluation's novel classes (the paper's outliers, COCO objects, are
 # disjoint from its road-anomaly test objects); see README.
-_base_ = '../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py'
+_base_ = '../owp_aware/owp-aware-fcos-iou-cs-is-joint_r50-caffe_fpn_90k_coco-voc2nonvoc.py'
 
-load_from = 'work_dirs/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc/iter_90000.pth'
+load_from = 'work_dirs/owp-aware-fcos-iou-cs-is-joint_r50-caffe_fpn_90k_coco-voc2nonvoc/iter_90000.pth'
 
 model = dict(
     bbox_head=dict(
@@ -21,7 +21,7 @@ model = dict(
         score_mode='iou*rej',
         loss_rba=dict(type='RbALoss', alpha=5.0, votes='positive', loss_weight=1.0)),
     test_cfg=dict(score_thr=0.0, return_unknown_maps=True))
-# evaluated as ./rba-score_*: open-world AR of the iou * rej proposals and unknown-vs-known
+# evaluated as ./rba-score-*: open-world AR of the iou * rej proposals and unknown-vs-known
 data_root = 'data/coco/'  # as the base; tools/test.py --cfg-options data_root=... moves it
 val_ann = data_root + 'annotations/instances_val2017.json'
 val_evaluator = [

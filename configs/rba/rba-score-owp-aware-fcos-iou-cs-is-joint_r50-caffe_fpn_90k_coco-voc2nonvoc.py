@@ -8,13 +8,13 @@
 # to non-VOC vs VOC GT at IoU 0.5). Train the joint config first (or set load_from).
 # Evaluation only: built from the model, data and runtime bases, without a schedule or an
 # optimizer; the head is the joint row's
-# (../owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc.py).
+# (../owp_aware/owp-aware-fcos-iou-cs-is-joint_r50-caffe_fpn_90k_coco-voc2nonvoc.py).
 _base_ = [
     '../_base_/models/owp_fcos_r50_fpn.py', '../_base_/datasets/coco_voc2nonvoc.py',
     '../_base_/default_runtime.py'
 ]
 
-load_from = 'work_dirs/owp-aware_fcos_r50_fpn_iou-cs-is_joint_coco-voc2nonvoc/iter_90000.pth'
+load_from = 'work_dirs/owp-aware-fcos-iou-cs-is-joint_r50-caffe_fpn_90k_coco-voc2nonvoc/iter_90000.pth'
 model = dict(
     bbox_head=dict(
         type='RbAOWPFCOSHead',

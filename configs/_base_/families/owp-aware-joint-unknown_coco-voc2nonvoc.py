@@ -2,7 +2,7 @@
 # joint OWP-aware IOU-CS-IS model (§4) + Unknown Object Masking (§3.3, pixel mode) on the
 # predicted IoU. Not a paper row: each cell sets the swept threshold (loss_cls.thr) and start
 # iteration (loss_cls.start_iter). The Table 1 row "joint + unknown" (= cell 0.95 / 5k) is
-# configs/owp_aware/owp-aware_fcos_r50_fpn_iou-cs-is_joint-unknown-thr095-5k_coco-voc2nonvoc.py.
+# configs/owp_aware/owp-aware-fcos-iou-cs-is-joint-unknown-thr095-5k_r50-caffe_fpn_90k_coco-voc2nonvoc.py.
 _base_ = [
     '../models/owp_fcos_r50_fpn.py', '../datasets/coco_voc2nonvoc.py',
     '../schedules/schedule_90k.py', '../default_runtime.py'
