@@ -111,3 +111,43 @@ def test_cli(tmp_path, capsys):
     assert 'ready' in capsys.readouterr().out
     meta = json.load(open(osp.join(out, 'meta.json')))
     assert (meta['num_train'], meta['num_val'], meta['seed']) == (2, 1, 5)
+
+
+def _polygons(shape, n=300, seed=0):
+    from mmowp.datasets.generate import _place_polygon
+    rng = np.random.default_rng(seed)
+    cfg = GeneratorConfig(min_size=30, max_size=60, image_size=128)
+    return [_place_polygon(rng, shape, cfg) for _ in range(n)]
+
+
+def _interior_angles(pts):
+    """Interior angles (degrees) of a convex polygon given in order."""
+    prev, nxt = np.roll(pts, 1, 0) - pts, np.roll(pts, -1, 0) - pts
+    cos = (prev * nxt).sum(1) / np.linalg.norm(prev, axis=1) / np.linalg.norm(nxt, axis=1)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+def _principal_aspect(pts):
+    """Ratio of the longer to the shorter principal axis of a point set (rotation-free)."""
+    ev = np.linalg.eigvalsh(np.cov((pts - pts.mean(0)).T))
+    return float(np.sqrt(ev[1] / ev[0]))
+
+
+def test_base_and_novel_shapes_are_distinct_drawings():
+    """No drawing of a base class is also a drawing of a novel class (issue: a base circle of
+    aspect 0.5-2 was a novel ellipse, a stretched, turned square a diamond)."""
+    circles = [_principal_aspect(p) for p in _polygons('circle')]
+    ellipses = [_principal_aspect(p) for p in _polygons('ellipse')]
+    assert max(circles) <= 1.12 and min(ellipses) >= 1.95
+    # a square keeps right angles; a diamond (lozenge) has two angles <= 61 degrees
+    for p in _polygons('square'):
+        assert np.allclose(_interior_angles(p), 90.0, atol=1e-6)
+    for p in _polygons('diamond'):
+        assert np.sort(_interior_angles(p))[:2].max() <= 61.5
+    # hexagons are not stretched into ellipse-like drawings
+    assert max(_principal_aspect(p) for p in _polygons('hexagon')) <= 1.55
+
+
+def test_every_class_has_a_geometry():
+    from mmowp.datasets.generate import SHAPE_GEOMETRY
+    assert set(SHAPE_GEOMETRY) == set(ALL_CLASSES)
