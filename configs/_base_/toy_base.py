@@ -7,5 +7,5 @@ _base_ = [
 randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False)
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))
+    logger=dict(type='LoggerHook', interval=200),
+    checkpoint=dict(by_epoch=False, interval=2000, max_keep_ckpts=1))

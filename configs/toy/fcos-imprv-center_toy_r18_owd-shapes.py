@@ -1,4 +1,5 @@
-# Toy counterpart of seed 001 (ATSS) Table 3, row "FCOS + Center sampling" (radius 1.5).
+# Toy counterpart of ATSS (Zhang et al., CVPR 2020) Table 3, row "FCOS + Center sampling"
+# (radius 1.5).
 _base_ = './fcos-imprv_toy_r18_owd-shapes.py'
 
 model = dict(bbox_head=dict(center_sampling=True, center_sample_radius=1.5))

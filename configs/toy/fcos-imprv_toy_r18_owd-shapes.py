@@ -1,6 +1,6 @@
-# Toy counterpart of seed 001 (ATSS) Table 3, row "FCOS": the toy FCOS with the paper's
-# improvements (centerness on regression, GIoU, stride-normalised targets), positives from the
-# (toy, /4) regress ranges, no center sampling. Head = ATSSFCOSHead without an assigner.
+# Toy counterpart of ATSS (Zhang et al., CVPR 2020) Table 3, row "FCOS": the toy FCOS with the
+# paper's improvements (centerness on regression, GIoU, stride-normalised targets), positives
+# from the (toy, /2) regress ranges, no center sampling. Head = ATSSFCOSHead without an assigner.
 _base_ = '../_base_/toy_base.py'
 
 model = dict(

@@ -1,4 +1,4 @@
-# Toy counterpart of seed 000 Table 3, row "finetune fb": finetune recipe + backbone frozen.
+# Toy counterpart of FCOS-OWP Table 3, row "finetune fb": finetune recipe + backbone frozen.
 _base_ = './owp-aware_fcos_toy_iou-cs-is_finetune_owd-shapes.py'
 
 model = dict(backbone=dict(frozen_stages=4))

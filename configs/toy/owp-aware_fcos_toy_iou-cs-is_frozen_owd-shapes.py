@@ -1,4 +1,4 @@
-# Toy counterpart of seed 000 Table 3, row "frozen": finetune with the localisation branches frozen.
+# Toy counterpart of FCOS-OWP Table 3, row "frozen": finetune with the localisation branches frozen.
 _base_ = './owp-aware_fcos_toy_iou-cs-is_finetune_owd-shapes.py'
 
 optim_wrapper = dict(

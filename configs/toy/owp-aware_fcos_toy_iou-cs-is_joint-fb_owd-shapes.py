@@ -1,4 +1,4 @@
-# Toy counterpart of seed 000 Table 3, row "joint fb": joint with the backbone frozen (the toy
+# Toy counterpart of FCOS-OWP Table 3, row "joint fb": joint with the backbone frozen (the toy
 # backbone is not pretrained, so this freezes a random backbone: a recipe check, not a result).
 _base_ = './owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'
 

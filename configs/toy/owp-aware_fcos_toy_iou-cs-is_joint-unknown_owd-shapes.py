@@ -1,5 +1,5 @@
-# Toy counterpart of seed 000 Table 1, OWP-Aware Classification row "joint + unknown": joint +
-# Unknown Object Masking, thr 0.95, from 5k/90k of the schedule (iteration 33 of the toy's 600).
+# Toy counterpart of FCOS-OWP Table 1, OWP-Aware Classification row "joint + unknown": joint +
+# Unknown Object Masking, thr 0.95, from 5k/90k of the schedule (iteration 111 of the toy's 2000).
 _base_ = './owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'
 
 model = dict(
@@ -11,5 +11,5 @@ model = dict(
             loss_cls=dict(
                 type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
             thr=0.95,
-            start_iter=33,
+            start_iter=111,
             mode='pixel')))

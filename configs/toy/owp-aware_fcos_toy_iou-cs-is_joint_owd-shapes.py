@@ -1,4 +1,4 @@
-# Toy counterpart of seed 000 Table 1, OWP-Aware Classification row "logits * IOU-CS-IS (joint)"
+# Toy counterpart of FCOS-OWP Table 1, OWP-Aware Classification row "logits * IOU-CS-IS (joint)"
 # (= Table 3 "joint"): classifier trained with the IOU-CS-IS head, every branch at lr 0.01.
 _base_ = './owp_fcos_toy_iou-cs-is_owd-shapes.py'
 

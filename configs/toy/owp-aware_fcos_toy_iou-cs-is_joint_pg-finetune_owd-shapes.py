@@ -1,11 +1,12 @@
-# Toy counterpart of seed 004 Table 1, row "ours (gamma = 1)" on the OWP-aware head of seed 000
-# Table 1 row "logits * IOU-CS-IS (joint)": fine-tune the converged toy joint model (train
+# Toy counterpart of the policy-gradient detector's (Rao et al., CVPR 2018) Table 1, row "ours
+# (gamma = 1)" on the OWP-aware head of FCOS-OWP Table 1 row "logits * IOU-CS-IS (joint)":
+# fine-tune the converged toy joint model (train
 # configs/toy/owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py first) with the policy-gradient
-# loss in place of the focal loss, candidates ranked by cls * IoU. Schedule: 600 * 22.5/160 = 84
-# iterations at lr 0.001, step at 56 (see fcos_toy_r18_pg-finetune_owd-shapes.py).
+# loss in place of the focal loss, candidates ranked by cls * IoU. Schedule: 2000 * 22.5/160 = 281
+# iterations at lr 4e-4, step at 187 (see fcos_toy_r18_finetune_owd-shapes.py).
 _base_ = './owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'
 
-load_from = 'work_dirs/owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes/iter_600.pth'
+load_from = 'work_dirs/owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes/iter_2000.pth'
 model = dict(
     bbox_head=dict(
         type='PGOWPFCOSHead',
@@ -18,10 +19,10 @@ model = dict(
             max_dets=100,
             nms_cfg=dict(type='nms', iou_threshold=0.5))))
 
-train_cfg = dict(max_iters=84, val_interval=84)
+train_cfg = dict(max_iters=281, val_interval=281)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=84, by_epoch=False, milestones=[56], gamma=0.1)
+    dict(type='MultiStepLR', begin=0, end=281, by_epoch=False, milestones=[187], gamma=0.1)
 ]
-optim_wrapper = dict(optimizer=dict(lr=0.001))
+optim_wrapper = dict(optimizer=dict(lr=4e-4))
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(interval=84))
+    logger=dict(interval=25), checkpoint=dict(interval=281))

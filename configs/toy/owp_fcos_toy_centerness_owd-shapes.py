@@ -1,4 +1,4 @@
-# Toy counterpart of seed 000 Table 1, OWP row "centerness": the OWP recipe (frozen classifier,
+# Toy counterpart of FCOS-OWP Table 1, OWP row "centerness": the OWP recipe (frozen classifier,
 # class-agnostic proposals scored by centerness) on the generated dataset.
 # Base of the other OWP toy configs.
 _base_ = '../_base_/toy_base.py'

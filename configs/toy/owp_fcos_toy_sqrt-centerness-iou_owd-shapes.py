@@ -1,4 +1,4 @@
-# Toy counterpart of seed 000 Table 1, OWP row "sqrt(centerness * IOU)".
+# Toy counterpart of FCOS-OWP Table 1, OWP row "sqrt(centerness * IOU)".
 _base_ = './owp_fcos_toy_centerness_owd-shapes.py'
 
 model = dict(

@@ -6,7 +6,7 @@
 # owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py first (or set load_from).
 _base_ = './owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'
 
-load_from = 'work_dirs/owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes/iter_600.pth'
+load_from = 'work_dirs/owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes/iter_2000.pth'
 model = dict(
     bbox_head=dict(type='RbAOWPFCOSHead', score_mode='iou*rej'),
     test_cfg=dict(score_thr=0.0, return_unknown_maps=True))

@@ -1,10 +1,21 @@
-# The 90k schedule shrunk for a CPU: same optimizer, lr steps at 2/3 and 8/9 of the run.
+# The toy's CPU recipe (issue 14 / README "toy bed"): AdamW lr 4e-3, weight decay 0.05 (none on
+# norms and biases), 100 warm-up iterations, cosine decay to 2000 iterations of batch 8 (~4 CPU
+# minutes on one thread). The paper configs keep the papers' SGD 90k schedule
+# (schedule_90k.py); from scratch, on a CPU budget, SGD at lr 0.01 reached base AP 3 where this
+# reaches 60 (README, toy section: what was tried).
 _base_ = './schedule_90k.py'
 
-max_iters = 600
+max_iters = 2000
+warmup_iters = 100
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=4e-3, weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
+    clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0, end=50),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[400, 533], gamma=0.1)
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup_iters, end=max_iters,
+         T_max=max_iters - warmup_iters, eta_min=1e-5)
 ]
