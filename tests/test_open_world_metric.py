@@ -6,6 +6,7 @@ tests/test_fast_coco_eval.py."""
 import copy
 import json
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
@@ -469,6 +470,21 @@ def test_metric_through_mmengine_evaluate(tiny_owd, tmp_path):
     props = _load(str(tmp_path / 'props.json'))
     assert len(props) == sum(min(len(p['scores']), 100) for p in preds)
     assert {p['category_id'] for p in props} == {1}
+
+
+def test_outputs_without_matplotlib(tiny_owd, tmp_path, monkeypatch):
+    """The plot is drawn by mmowp.visualization.ar_curve; without matplotlib (an optional
+    extra) the metric still writes its json and says which extra draws the plot."""
+    from mmowp.visualization.ar_curve import run_output_dir
+    ann = osp.join(tiny_owd, 'annotations', 'instances_val.json')
+    metric = _metric(ann)
+    metrics, curves = metric.evaluate_predictions(_preds_for(_load(ann), seed=8))
+    assert run_output_dir(str(tmp_path / 'a'), 'x/y') == str(tmp_path / 'a')
+    monkeypatch.setitem(sys.modules, 'matplotlib.figure', None)  # its import fails
+    with pytest.warns(UserWarning, match=r'needs the optional package .matplotlib.*not drawn'):
+        assert metric.save_outputs(metrics, curves, str(tmp_path / 'out')) is None
+    assert _load(str(tmp_path / 'out' / 'open_world_metrics.json'))['metrics'] == metrics
+    assert not osp.exists(tmp_path / 'out' / 'ar_vs_proposals.png')
 
 
 def test_table_row_shape(tiny_owd):
