@@ -4,15 +4,21 @@ import importlib.util
 import json
 import math
 import os.path as osp
+import sys
 
 import pytest
 
 from .conftest import REPO_ROOT
 
-_spec = importlib.util.spec_from_file_location(
-    'reproduce_toy', osp.join(REPO_ROOT, 'tools', 'reproduce_toy.py'))
+_TOOLS = osp.join(REPO_ROOT, 'tools')
+_spec = importlib.util.spec_from_file_location('reproduce_toy',
+                                               osp.join(_TOOLS, 'reproduce_toy.py'))
 rt = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rt)
+sys.path.insert(0, _TOOLS)  # as when run as a script: tools/_path.py is importable
+try:
+    _spec.loader.exec_module(rt)
+finally:
+    sys.path.remove(_TOOLS)
 
 
 def test_mean_std_is_the_sample_statistics():
@@ -151,3 +157,30 @@ def test_each_run_owns_its_logs(tiny_owd, tmp_path):
     assert 'loss_iou' not in train_keys['centerness']
     assert 'loss_iou' in train_keys['cond-iou-cs-is']
     assert 'loss_centerness' not in train_keys['cond-iou-cs-is']
+
+
+def test_every_paper_row_of_the_bed_is_in_the_metafiles():
+    """The bed shows the metafiles' numbers (one place for them), under the bed's names."""
+    with_numbers = {n: r.paper for n, r in rt.ROWS.items() if r.paper_row}
+    assert all(with_numbers.values()), [n for n, p in with_numbers.items() if not p]
+    # spot checks against the papers' text: FCOS-OWP Table 1 / Table 3, ATSS Table 3,
+    # the policy-gradient detector's Table 1 (Faster R-CNN with FPN, gamma = 1)
+    assert with_numbers['iou-cs-is']['novel AR100'] == 30.19
+    assert with_numbers['frozen-fb']['novel AR10'] == 13.08
+    assert with_numbers['fcos-atss'] == {'base AP': 39.2}
+    assert with_numbers['pg'] == {'base AP': 39.5}
+
+
+def test_claims_agree_with_the_paper_numbers_they_compare():
+    """A claim 'row better than ref' has the sign of the two rows' paper numbers."""
+    checked = 0
+    for claim in rt.CLAIMS:
+        row, ref = rt.ROWS[claim.row].paper, rt.ROWS[claim.ref].paper
+        if claim.expect == 0 or claim.metric not in row or claim.metric not in ref:
+            continue
+        sign = 1 if row[claim.metric] > ref[claim.metric] else -1
+        if claim.metric in rt.LOWER_IS_BETTER:
+            sign = -sign
+        assert sign == claim.expect, claim
+        checked += 1
+    assert checked >= 12

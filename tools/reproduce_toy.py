@@ -50,7 +50,10 @@ import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Dict, List, Optional, Sequence, Tuple
+
+import _path  # noqa: F401  (this checkout's mmowp, not an installed copy)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOY = osp.join(ROOT, 'configs', 'toy')
@@ -77,6 +80,20 @@ RBA = ('box AUROC', 'box AP', 'box FPR95', 'loc AUROC', 'loc AP', 'loc FPR95')
 MASKED = 'masked / iter'
 
 
+#: Metric names of the metafiles -> the bed's (ATSS and the policy-gradient detector report
+#: COCO AP over every class; on the bed that is the AP of the classes it trains on, base AP).
+_METAFILE_METRICS = {'box AP': 'base AP'}
+
+
+@cache
+def metafile_numbers(paper_row: str) -> Dict[str, float]:
+    """A paper row's numbers from the metafiles (:func:`mmowp.utils.metafile.paper_numbers`)."""
+    from mmowp.utils.metafile import paper_numbers
+    numbers = paper_numbers(paper_row, root=ROOT)
+    return {_METAFILE_METRICS.get(k, k): v for k, v in numbers.items()
+            if _METAFILE_METRICS.get(k, k) in METRIC_KEYS}
+
+
 @dataclass(frozen=True)
 class Row:
     """One row of the bed.
@@ -85,7 +102,9 @@ class Row:
         table (str): Key of :data:`TABLES` the row belongs to.
         method (str): The row's name in the paper (or what it checks).
         config (str): Toy config file under ``configs/toy/``.
-        paper (dict): Metric -> the paper's number (the paper's own benchmark).
+        paper_row (str, optional): The paper row (or the paper config) whose numbers the
+            table shows next to the toy's, as the metafiles name it (see
+            :func:`mmowp.utils.metafile.find_model`).
         depends (str, optional): Row whose final checkpoint (same seed) the row starts from.
         train (bool): False: evaluate the ``depends`` checkpoint without training.
         options (dict): Config overrides (``Config.merge_from_dict`` keys).
@@ -93,10 +112,15 @@ class Row:
     table: str
     method: str
     config: str
-    paper: Dict[str, float] = field(default_factory=dict)
+    paper_row: Optional[str] = None
     depends: Optional[str] = None
     train: bool = True
     options: Dict[str, object] = field(default_factory=dict)
+
+    @property
+    def paper(self) -> Dict[str, float]:
+        """Metric -> the paper's number on its own benchmark (empty without a paper row)."""
+        return metafile_numbers(self.paper_row) if self.paper_row else {}
 
 
 #: Tables of the bed: key -> (title, metrics shown).
@@ -114,93 +138,87 @@ TABLES: Dict[str, Tuple[str, Tuple[str, ...]]] = OrderedDict([
 
 _MASK = 'model.bbox_head.loss_cls.'
 _TOPK = 'model.train_cfg.assigner.topk'
-#: Every row of the bed, in table order. Paper numbers: FCOS-OWP Tables 1 and 3 (COCO),
-#: ATSS Tables 3-4 (AP on COCO minival), Rao et al. Table 1 (Faster R-CNN, COCO minival).
+#: Every row of the bed, in table order. Paper numbers come from the metafiles: FCOS-OWP
+#: Tables 1 and 3 (COCO), ATSS Tables 3-4 (AP on COCO minival), Rao et al. Table 1 (Faster
+#: R-CNN with FPN, COCO minival).
 ROWS: 'OrderedDict[str, Row]' = OrderedDict([
-    ('baseline', Row('t1', 'Baseline logits * centerness', 'fcos_toy_r18_owd-shapes.py',
-                     {'base AP': 44.21, 'base AR10': 55.33, 'base AR100': 59.23})),
-    ('centerness', Row('t1', 'OWP centerness', 'owp_fcos_toy_centerness_owd-shapes.py',
-                       {'base AR10': 22.71, 'base AR100': 44.09, 'novel AR10': 9.90,
-                        'novel AR100': 25.48})),
-    ('iou', Row('t1', 'OWP IOU', 'owp_fcos_toy_iou_owd-shapes.py',
-                {'base AR10': 32.67, 'base AR100': 53.26, 'novel AR10': 13.43,
-                 'novel AR100': 28.31})),
+    ('baseline', Row('t1', 'Baseline logits * centerness', 'fcos_r18_fpn_2k_owd-shapes.py',
+                     'FCOS-OWP Table 1: Baseline logits * centerness')),
+    ('centerness', Row('t1', 'OWP centerness', 'owp-fcos-centerness_r18_fpn_2k_owd-shapes.py',
+                       'FCOS-OWP Table 1: OWP centerness')),
+    ('iou', Row('t1', 'OWP IOU', 'owp-fcos-iou_r18_fpn_2k_owd-shapes.py',
+                'FCOS-OWP Table 1: OWP IOU')),
     ('sqrt-centerness-iou', Row('t1', 'OWP sqrt(centerness * IOU)',
-                                'owp_fcos_toy_sqrt-centerness-iou_owd-shapes.py',
-                                {'base AR10': 26.20, 'base AR100': 48.66, 'novel AR10': 11.60,
-                                 'novel AR100': 28.10})),
-    ('iou-cs-is', Row('t1', 'OWP IOU-CS-IS', 'owp_fcos_toy_iou-cs-is_owd-shapes.py',
-                      {'base AR10': 32.86, 'base AR100': 53.59, 'novel AR10': 13.08,
-                       'novel AR100': 30.19})),
+                                'owp-fcos-sqrt-centerness-iou_r18_fpn_2k_owd-shapes.py',
+                                'FCOS-OWP Table 1: OWP sqrt(centerness * IOU)')),
+    ('iou-cs-is', Row('t1', 'OWP IOU-CS-IS', 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py',
+                      'FCOS-OWP Table 1: OWP IOU-CS-IS')),
     ('cond-iou-cs-is', Row('t1', 'OWP Conditional IOU-CS-IS',
-                           'owp_fcos_toy_cond-iou-cs-is_owd-shapes.py',
-                           {'base AR10': 34.52, 'base AR100': 54.10, 'novel AR10': 14.51,
-                            'novel AR100': 31.26})),
+                           'owp-fcos-cond-iou-cs-is_r18_fpn_2k_owd-shapes.py',
+                           'FCOS-OWP Table 1: OWP Conditional IOU-CS-IS')),
     ('finetune', Row('t1', 'OWP-aware logits * IOU-CS-IS (finetune)',
-                     'owp-aware_fcos_toy_iou-cs-is_finetune_owd-shapes.py',
-                     {'base AP': 46.07, 'base AR10': 59.25, 'base AR100': 64.12,
-                      'novel AR10': 11.67, 'novel AR100': 28.39}, depends='iou-cs-is')),
+                     'owp-aware-fcos-iou-cs-is-finetune_r18_fpn_2k_owd-shapes.py',
+                     'FCOS-OWP Table 1: OWP-Aware logits * IOU-CS-IS (Finetune)',
+                     depends='iou-cs-is')),
     ('joint', Row('t1', 'OWP-aware logits * IOU-CS-IS (joint)',
-                  'owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py',
-                  {'base AP': 46.01, 'base AR10': 58.24, 'base AR100': 63.45,
-                   'novel AR10': 11.12, 'novel AR100': 26.89})),
+                  'owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py',
+                  'FCOS-OWP Table 1: OWP-Aware logits * IOU-CS-IS (joint)')),
     ('joint-unknown', Row('t1', 'OWP-aware joint + unknown (masking 0.95 from 5k/90k)',
-                          'owp-aware_fcos_toy_iou-cs-is_joint-unknown_owd-shapes.py',
-                          {'base AP': 46.21, 'base AR10': 60.42, 'base AR100': 64.85,
-                           'novel AR10': 11.32, 'novel AR100': 27.82})),
+                          'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
+                          'FCOS-OWP Table 1: OWP-Aware joint + unknown')),
     ('oracle', Row('gap', 'Oracle: baseline trained on every class (novel annotated)',
-                   'fcos_toy_r18_oracle_owd-shapes.py')),
-    ('frozen', Row('t3', 'frozen', 'owp-aware_fcos_toy_iou-cs-is_frozen_owd-shapes.py',
-                   {'base AP': 38.24, 'base AR10': 50.73, 'base AR100': 55.35,
-                    'novel AR10': 8.27, 'novel AR100': 20.74}, depends='iou-cs-is')),
+                   'fcos_r18_fpn_2k_owd-shapes-all.py')),
+    ('frozen', Row('t3', 'frozen', 'owp-aware-fcos-iou-cs-is-frozen_r18_fpn_2k_owd-shapes.py',
+                   'FCOS-OWP Table 3: frozen', depends='iou-cs-is')),
     ('joint-fb', Row('t3', 'joint fb (frozen backbone)',
-                     'owp-aware_fcos_toy_iou-cs-is_joint-fb_owd-shapes.py',
-                     {'base AP': 25.31, 'base AR10': 42.11, 'base AR100': 47.37,
-                      'novel AR10': 6.45, 'novel AR100': 19.31})),
-    ('frozen-fb', Row('t3', 'frozen fb', 'owp-aware_fcos_toy_iou-cs-is_frozen-fb_owd-shapes.py',
-                      {'base AP': 38.77, 'base AR10': 56.54, 'base AR100': 61.41,
-                       'novel AR10': 13.08, 'novel AR100': 30.19}, depends='iou-cs-is')),
+                     'owp-aware-fcos-iou-cs-is-joint-fb_r18_fpn_2k_owd-shapes.py',
+                     'FCOS-OWP Table 3: joint fb')),
+    ('frozen-fb', Row('t3', 'frozen fb',
+                      'owp-aware-fcos-iou-cs-is-frozen-fb_r18_fpn_2k_owd-shapes.py',
+                      'FCOS-OWP Table 3: frozen fb', depends='iou-cs-is')),
     ('finetune-fb', Row('t3', 'finetune fb',
-                        'owp-aware_fcos_toy_iou-cs-is_finetune-fb_owd-shapes.py',
-                        {'base AP': 38.96, 'base AR10': 57.00, 'base AR100': 61.86,
-                         'novel AR10': 12.98, 'novel AR100': 29.68}, depends='iou-cs-is')),
+                        'owp-aware-fcos-iou-cs-is-finetune-fb_r18_fpn_2k_owd-shapes.py',
+                        'FCOS-OWP Table 3: finetune fb', depends='iou-cs-is')),
     ('all-sampling', Row('appb', 'IOU-CS-IS + All Sampling',
-                         'owp_fcos_toy_iou-cs-is-all-sampling_owd-shapes.py',
-                         {'novel AR100': 30.18})),
+                         'owp-fcos-iou-cs-is-all-sampling_r18_fpn_2k_owd-shapes.py',
+                         'FCOS-OWP Appendix B: All Sampling')),
     ('mask-hi-early', Row('fig6', 'joint + masking, high threshold, early start',
-                          'owp-aware_fcos_toy_iou-cs-is_joint-unknown_owd-shapes.py',
+                          'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
                           options={_MASK + 'thr': 0.95, _MASK + 'start_iter': 111})),
     ('mask-hi-late', Row('fig6', 'joint + masking, high threshold, late start',
-                         'owp-aware_fcos_toy_iou-cs-is_joint-unknown_owd-shapes.py',
+                         'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
                          options={_MASK + 'thr': 0.95, _MASK + 'start_iter': 667})),
     ('mask-lo-early', Row('fig6', 'joint + masking, low threshold, early start',
-                          'owp-aware_fcos_toy_iou-cs-is_joint-unknown_owd-shapes.py',
+                          'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
                           options={_MASK + 'thr': 0.925, _MASK + 'start_iter': 111})),
     ('mask-lo-late', Row('fig6', 'joint + masking, low threshold, late start',
-                         'owp-aware_fcos_toy_iou-cs-is_joint-unknown_owd-shapes.py',
+                         'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
                          options={_MASK + 'thr': 0.925, _MASK + 'start_iter': 667})),
     ('fcos-imprv', Row('atss', 'FCOS (with the improvements)',
-                       'fcos-imprv_toy_r18_owd-shapes.py', {'base AP': 37.8})),
+                       'fcos-imprv_r18_fpn_2k_owd-shapes.py',
+                       'ATSS Table 3: FCOS')),
     ('fcos-center', Row('atss', 'FCOS + center sampling',
-                        'fcos-imprv-center_toy_r18_owd-shapes.py', {'base AP': 38.6})),
-    ('fcos-atss', Row('atss', 'FCOS + ATSS (k = 9)', 'fcos-imprv-atss_toy_r18_owd-shapes.py',
-                      {'base AP': 39.2})),
-    ('atss-k3', Row('atss', 'FCOS + ATSS, k = 3', 'fcos-imprv-atss_toy_r18_owd-shapes.py',
-                    {'base AP': 38.0}, options={_TOPK: 3})),
-    ('atss-k15', Row('atss', 'FCOS + ATSS, k = 15', 'fcos-imprv-atss_toy_r18_owd-shapes.py',
-                     {'base AP': 39.1}, options={_TOPK: 15})),
+                        'fcos-imprv-center_r18_fpn_2k_owd-shapes.py',
+                        'ATSS Table 3: FCOS + Center sampling')),
+    ('fcos-atss', Row('atss', 'FCOS + ATSS (k = 9)', 'fcos-imprv-atss_r18_fpn_2k_owd-shapes.py',
+                      'ATSS Table 3: FCOS + ATSS')),
+    ('atss-k3', Row('atss', 'FCOS + ATSS, k = 3', 'fcos-imprv-atss_r18_fpn_2k_owd-shapes.py',
+                    'ATSS Table 4: k = 3', options={_TOPK: 3})),
+    ('atss-k15', Row('atss', 'FCOS + ATSS, k = 15', 'fcos-imprv-atss_r18_fpn_2k_owd-shapes.py',
+                     'ATSS Table 4: k = 15', options={_TOPK: 15})),
     ('iou-atss-is', Row('atss', 'OWP IOU-ATSS-IS (ATSS instead of center sampling)',
-                        'owp_fcos_toy_iou-atss-is_owd-shapes.py')),
+                        'owp-fcos-iou-atss-is_r18_fpn_2k_owd-shapes.py')),
     ('rba-score', Row('rba', 'RbA score (iou * rej) of the joint model, no fine-tuning',
-                      'rba-score_fcos_toy_iou-cs-is_joint_owd-shapes.py', depends='joint',
-                      train=False)),
+                      'rba-score-owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py',
+                      depends='joint', train=False)),
     ('rba-finetune', Row('rba', 'RbA fine-tuning with pasted outliers (alpha 5)',
-                         'rba-finetune_fcos_toy_iou-cs-is_joint_owd-shapes.py',
+                         'rba-finetune-owp-aware-fcos-iou-cs-is-joint_r18_fpn_100it_owd-shapes.py',
                          depends='joint')),
     ('ft', Row('pg', 'baseline fine-tuned with its own losses (reference)',
-               'fcos_toy_r18_finetune_owd-shapes.py', {'base AP': 36.3}, depends='baseline')),
+               'fcos-finetune_r18_fpn_281it_owd-shapes.py', depends='baseline')),
     ('pg', Row('pg', 'baseline fine-tuned with the policy-gradient loss (gamma = 1)',
-               'fcos_toy_r18_pg-finetune_owd-shapes.py', {'base AP': 38.3},
+               'pg-fcos_r18_fpn_281it_owd-shapes.py',
+               'pg-fcos_r50-caffe_fpn_12656it_coco-voc2nonvoc',
                depends='baseline')),
 ])
 
@@ -264,7 +282,8 @@ CLAIMS: Tuple[Claim, ...] = (
           'RbA Table 2: outlier supervision improves the RbA score'),
     Claim('rba-finetune', 'rba-score', 'box FPR95', +1,
           'RbA Table 2: outlier supervision lowers (improves) FPR95'),
-    Claim('pg', 'ft', 'base AP', +1, 'Rao et al. Table 1: 38.3 vs 36.3'),
+    Claim('pg', 'ft', 'base AP', +1,
+          'Rao et al. Table 1, Faster R-CNN with FPN: 39.5 vs 37.7 (standard training)'),
 )
 
 
@@ -462,23 +481,6 @@ def error_bar_chart(summary: dict, path: str) -> None:
 
 
 # ------------------------------------------------------------------ configs and runs
-def scale_schedule(cfg, iters: int) -> None:
-    """Shrink/stretch a config's schedule to ``iters``: warm-up, lr steps, masking start."""
-    old = cfg.train_cfg.max_iters
-    factor = iters / old
-    cfg.train_cfg.max_iters = iters
-    for sched in cfg.param_scheduler or []:
-        for key in ('begin', 'end', 'T_max'):
-            if sched.get(key) is not None and sched[key] < 1e8:
-                sched[key] = min(iters, max(0 if key == 'begin' else 1,
-                                            int(round(sched[key] * factor))))
-        if 'milestones' in sched:
-            sched['milestones'] = [max(1, int(round(m * factor))) for m in sched['milestones']]
-    loss_cls = cfg.model.bbox_head.get('loss_cls', {})
-    if loss_cls.get('type') == 'UnknownObjectMaskedLoss':
-        loss_cls['start_iter'] = int(round(loss_cls['start_iter'] * factor))
-
-
 def build_cfg(name: str, seed: int, work_dir: str, data_root: str, iters_factor: float = 1.0,
               batch_size: Optional[int] = None, load_from: Optional[str] = None):
     """The resolved config of one (row, seed) run.
@@ -495,6 +497,7 @@ def build_cfg(name: str, seed: int, work_dir: str, data_root: str, iters_factor:
     from mmengine.config import Config
 
     from mmowp.utils.config import apply_data_root
+    from mmowp.utils.schedule import scale_schedule
     row = ROWS[name]
     cfg = Config.fromfile(osp.join(TOY, row.config))
     if row.options:
@@ -790,7 +793,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    sys.path.insert(0, ROOT)  # run from a checkout: its mmowp, not an installed copy
     import torch
     if args.worker:
         with open(args.worker) as f:
