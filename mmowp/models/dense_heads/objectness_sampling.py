@@ -25,6 +25,24 @@ class ObjectnessSamplingMixin:
     Put it before the FCOS base. :meth:`get_objectness_targets` is the step to override.
     """
 
+    #: ``iou_sampling`` options: the paper's hard negatives (Figure 3) or relabelling only.
+    IOU_SAMPLING_MODES: Tuple[str, ...] = ('hard_negatives', 'relabel')
+
+    def _check_sampling(self) -> None:
+        """Validate ``objectness_sampling``, ``iou_sampling_thr`` and ``iou_sampling``."""
+        if self.objectness_sampling not in ('center', 'all'):
+            raise ValueError("objectness_sampling must be 'center' or 'all', "
+                             f'got {self.objectness_sampling!r}')
+        thr = self.iou_sampling_thr
+        if thr is not None and not 0.0 <= float(thr) <= 1.0:
+            raise ValueError(f'iou_sampling_thr must be in [0, 1] or None, got {thr}')
+        if thr is not None and 'iou' not in self.objectness:
+            raise ValueError('iou_sampling_thr is set but the head has no iou objectness branch '
+                             f'(objectness={self.objectness})')
+        if self.iou_sampling not in self.IOU_SAMPLING_MODES:
+            raise ValueError(f'iou_sampling must be one of {self.IOU_SAMPLING_MODES}, '
+                             f'got {self.iou_sampling!r}')
+
     @property
     def uses_iou_hard_negatives(self) -> bool:
         """Whether IoU Sampling adds foreground hard negatives (Figure 3) to the IoU branch.

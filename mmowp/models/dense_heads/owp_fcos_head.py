@@ -3,7 +3,6 @@
 Design notes (sampling, conditional inputs, frozen classifier, score modes):
 ``docs/owp_fcos_head.md``.
 """
-import copy
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -11,16 +10,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import Scale
 from mmdet.models.dense_heads import FCOSHead
-from mmdet.models.utils import filter_scores_and_topk
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, InstanceList, OptInstanceList, reduce_mean
-from mmengine.config import ConfigDict
-from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..utils.scoring import ScoreMode, all_score_modes
 from .assigner_mixin import AssignerMixin
 from .flat_batch import FlatBatch
+from .objectness_prediction import ObjectnessPredictionMixin
 from .objectness_sampling import ObjectnessSamplingMixin
 
 #: Objectness branches, in the channel order of the head's objectness output.
@@ -28,7 +25,8 @@ OBJECTNESS_BRANCHES = ('centerness', 'iou')
 
 
 @MODELS.register_module()
-class OWPFCOSHead(ObjectnessSamplingMixin, AssignerMixin, FCOSHead):
+class OWPFCOSHead(ObjectnessPredictionMixin, ObjectnessSamplingMixin, AssignerMixin,
+                  FCOSHead):
     """FCOS head with the open-world-proposal objectness of FCOS-OWP.
 
     mmdet's :class:`~mmdet.models.dense_heads.FCOSHead` plus IoU and conditional
@@ -64,10 +62,6 @@ class OWPFCOSHead(ObjectnessSamplingMixin, AssignerMixin, FCOSHead):
     #: Score modes that ignore the classifier: one class, "object", at inference.
     CLASS_AGNOSTIC_MODES: Tuple[str, ...] = tuple(
         m for m in SCORE_MODES if ScoreMode.parse(m).class_agnostic)
-    #: ``iou_sampling`` options: the paper's hard negatives (Figure 3) or relabelling only.
-    IOU_SAMPLING_MODES: Tuple[str, ...] = ('hard_negatives', 'relabel')
-    #: ``test_cfg.nms_pre_scope`` options: top ``nms_pre`` per FPN level (mmdet) or per image.
-    NMS_PRE_SCOPES: Tuple[str, ...] = ('level', 'image')
 
     def __init__(self,
                  num_classes: int,
@@ -118,21 +112,6 @@ class OWPFCOSHead(ObjectnessSamplingMixin, AssignerMixin, FCOSHead):
             raise ValueError(f'objectness must be a non-empty subset of {OBJECTNESS_BRANCHES}, '
                              f'got {tuple(objectness)}')
         return tuple(b for b in OBJECTNESS_BRANCHES if b in objectness)
-
-    def _check_sampling(self) -> None:
-        """Validate ``objectness_sampling``, ``iou_sampling_thr`` and ``iou_sampling``."""
-        if self.objectness_sampling not in ('center', 'all'):
-            raise ValueError("objectness_sampling must be 'center' or 'all', "
-                             f'got {self.objectness_sampling!r}')
-        thr = self.iou_sampling_thr
-        if thr is not None and not 0.0 <= float(thr) <= 1.0:
-            raise ValueError(f'iou_sampling_thr must be in [0, 1] or None, got {thr}')
-        if thr is not None and 'iou' not in self.objectness:
-            raise ValueError('iou_sampling_thr is set but the head has no iou objectness branch '
-                             f'(objectness={self.objectness})')
-        if self.iou_sampling not in self.IOU_SAMPLING_MODES:
-            raise ValueError(f'iou_sampling must be one of {self.IOU_SAMPLING_MODES}, '
-                             f'got {self.iou_sampling!r}')
 
     def parse_score_mode(self, mode: str, key: str) -> ScoreMode:
         """Parse a score mode of config key ``key`` and check the head has its branches."""
@@ -380,134 +359,3 @@ class OWPFCOSHead(ObjectnessSamplingMixin, AssignerMixin, FCOSHead):
             losses[f'loss_{branch}'] = loss_fn(pred, targets,
                                                avg_factor=max(reduce_mean(num_sampled), 1.0))
         return losses
-
-    # --------------------------------------------------------------- inference
-    def cls_probabilities(self, cls_logits: Tensor) -> Tensor:
-        """(N, num_classes) class probabilities, as mmdet's dense heads compute them."""
-        if getattr(self.loss_cls, 'custom_cls_channels', False):
-            return self.loss_cls.get_activation(cls_logits)
-        if self.use_sigmoid_cls:
-            return cls_logits.sigmoid()
-        return cls_logits.softmax(-1)[:, :-1]
-
-    def get_scores(self, cls_logits: Tensor,
-                   objectness: Dict[str, Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
-        """Turn one level's logits into scores, per ``score_mode``.
-
-        Args:
-            cls_logits (Tensor): (N, cls_out_channels) classification logits.
-            objectness (dict[str, Tensor]): Branch name -> (N,) objectness logits.
-
-        Returns:
-            tuple: ``scores`` (N, K) in [0, 1] used for ``score_thr`` and ``nms_pre``
-            (K = 1 for class-agnostic modes), and ``factors`` (N,) in [0, 1] multiplied
-            into the kept scores before NMS, or None (mmdet's ``score_factors``).
-        """
-        obj = {k: v.sigmoid() for k, v in objectness.items()}
-        if self.scoring.class_agnostic:
-            return self.scoring.agnostic_scores(cls_logits, obj)[:, None], None
-        return self.cls_probabilities(cls_logits), self.scoring.objectness_factor(obj)
-
-    def predict_by_feat(self,
-                        cls_scores: List[Tensor],
-                        bbox_preds: List[Tensor],
-                        score_factors: Optional[List[Tensor]] = None,
-                        batch_img_metas: Optional[List[dict]] = None,
-                        cfg: Optional[ConfigDict] = None,
-                        rescale: bool = False,
-                        with_nms: bool = True,
-                        return_objectness_maps: Optional[bool] = None) -> InstanceList:
-        """mmdet's ``predict_by_feat``; ``score_factors`` are the objectness logits.
-
-        Args:
-            return_objectness_maps (bool, optional): Also store, in each result's metainfo,
-                ``objectness_maps`` (dict branch -> list per level of (H_l, W_l) sigmoid
-                maps) and ``objectness_strides`` (per level). None reads
-                ``test_cfg.return_objectness_maps`` (default False).
-            Others: see :meth:`mmdet.models.dense_heads.BaseDenseHead.predict_by_feat`.
-        """
-        if score_factors is None:
-            raise ValueError(f'{type(self).__name__}.predict_by_feat needs the objectness '
-                             'outputs (score_factors)')
-        results = super().predict_by_feat(cls_scores, bbox_preds, score_factors,
-                                          batch_img_metas, cfg, rescale, with_nms)
-        if return_objectness_maps is None:
-            test_cfg = self.test_cfg if cfg is None else cfg
-            return_objectness_maps = bool(test_cfg and test_cfg.get('return_objectness_maps'))
-        if return_objectness_maps:
-            for img_id, result in enumerate(results):
-                maps = {
-                    branch: [lvl[img_id, k].detach().sigmoid() for lvl in score_factors]
-                    for k, branch in enumerate(self.objectness)
-                }
-                result.set_metainfo(dict(objectness_maps=maps,
-                                         objectness_strides=self.level_strides))
-        return results
-
-    @property
-    def level_strides(self) -> Tuple[int, ...]:
-        """One stride per level (the prior generator's, width)."""
-        return tuple(s[0] if isinstance(s, (tuple, list)) else s
-                     for s in self.prior_generator.strides)
-
-    def _predict_by_feat_single(self,
-                                cls_score_list: List[Tensor],
-                                bbox_pred_list: List[Tensor],
-                                score_factor_list: List[Tensor],
-                                mlvl_priors: List[Tensor],
-                                img_meta: dict,
-                                cfg: ConfigDict,
-                                rescale: bool = False,
-                                with_nms: bool = True) -> InstanceData:
-        """One image: scores from :meth:`get_scores`, then mmdet's top-k, decoding and
-        ``_bbox_post_process`` (score factors, ``min_bbox_size``, NMS, ``max_per_img``).
-
-        ``cfg.nms_pre_scope='image'`` keeps the top ``nms_pre`` over all levels together
-        (FCOS-OWP §3.1: "The top 2000 proposals whose scores are above some defined
-        threshold are passed to NMS"); ``'level'`` (default) keeps ``nms_pre`` per level, as
-        mmdet. Mirrors mmdet's ``FCOSHead._predict_by_feat_single`` (via
-        ``BaseDenseHead``), whose score step cannot be overridden on its own."""
-        cfg = self.test_cfg if cfg is None else cfg
-        cfg = copy.deepcopy(cfg)
-        img_shape = img_meta['img_shape']
-        nms_pre = cfg.get('nms_pre', -1)
-        nms_pre_scope = cfg.get('nms_pre_scope', 'level')
-        if nms_pre_scope not in self.NMS_PRE_SCOPES:
-            raise ValueError(f'test_cfg.nms_pre_scope must be one of {self.NMS_PRE_SCOPES}, '
-                             f'got {nms_pre_scope!r}')
-        score_thr = cfg.get('score_thr', 0)
-        num_obj = len(self.objectness)
-
-        mlvl_bbox_preds, mlvl_priors_kept, mlvl_scores, mlvl_labels = [], [], [], []
-        mlvl_factors = []
-        for cls_score, bbox_pred, objectness, priors in zip(cls_score_list, bbox_pred_list,
-                                                             score_factor_list, mlvl_priors):
-            assert cls_score.size()[-2:] == bbox_pred.size()[-2:]
-            bbox_pred = bbox_pred.permute(1, 2, 0).reshape(-1, self.bbox_coder.encode_size)
-            cls_score = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
-            objectness = objectness.permute(1, 2, 0).reshape(-1, num_obj)
-            scores, factors = self.get_scores(
-                cls_score, {b: objectness[:, k] for k, b in enumerate(self.objectness)})
-            keep = dict(bbox_pred=bbox_pred, priors=priors)
-            if factors is not None:
-                keep['factors'] = factors
-            scores, labels, _, kept = filter_scores_and_topk(scores, score_thr, nms_pre, keep)
-            mlvl_bbox_preds.append(kept['bbox_pred'])
-            mlvl_priors_kept.append(kept['priors'])
-            mlvl_scores.append(scores)
-            mlvl_labels.append(labels)
-            if factors is not None:
-                mlvl_factors.append(kept['factors'])
-
-        results = InstanceData()
-        results.bboxes = self.bbox_coder.decode(
-            torch.cat(mlvl_priors_kept), torch.cat(mlvl_bbox_preds), max_shape=img_shape)
-        results.scores = torch.cat(mlvl_scores)
-        results.labels = torch.cat(mlvl_labels)
-        if mlvl_factors:
-            results.score_factors = torch.cat(mlvl_factors)
-        if nms_pre_scope == 'image' and 0 < nms_pre < len(results):
-            # the top nms_pre overall lie within the per-level top nms_pre kept above
-            results = results[results.scores.topk(nms_pre).indices]
-        return self._bbox_post_process(
-            results=results, cfg=cfg, rescale=rescale, with_nms=with_nms, img_meta=img_meta)
