@@ -36,7 +36,10 @@ def _stock_fcos(num_classes: int = 80) -> torch.nn.Module:
     cfg.neck.update(in_channels=[16, 32, 64, 128], out_channels=64)
     cfg.bbox_head.update(num_classes=num_classes, in_channels=64, feat_channels=64,
                          stacked_convs=2, norm_cfg=dict(type='GN', num_groups=16,
-                                                        requires_grad=True))
+                                                        requires_grad=True),
+                         # the tower convs as the toy configs build them (bias or not)
+                         conv_bias=Config.fromfile(COND).model.bbox_head.get('conv_bias',
+                                                                            'auto'))
     register_all_modules(init_default_scope=True)
     torch.manual_seed(1)
     model = MODELS.build(cfg)

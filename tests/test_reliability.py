@@ -135,7 +135,12 @@ class _InfWeightAt(Hook):
 
 def _diverging_runner(tiny_owd, work, iters, lr_factor=1.0):
     cfg = _toy_cfg(tiny_owd, work, iters=iters, ckpt_interval=1, max_keep=-1)
-    cfg.optim_wrapper.optimizer.lr *= lr_factor
+    # plain SGD at the FCOS lr 0.01 (the toy recipe's AdamW adapts its steps and does not
+    # diverge at 100x): "a learning rate 100x too high" as the issue states it
+    cfg.optim_wrapper.optimizer = dict(type='SGD', lr=0.01 * lr_factor, momentum=0.9,
+                                       weight_decay=1e-4)
+    # no gradient clipping: clipped steps keep even a 100x rate finite on the toy
+    cfg.optim_wrapper.clip_grad = None
     runner = Runner.from_cfg(cfg)
     record = _Record()
     runner.register_hook(record)
