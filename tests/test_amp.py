@@ -82,10 +82,10 @@ def test_amp_config_only_swaps_the_optim_wrapper(path):
         d.pop('optim_wrapper')
     if 'finetune' in osp.basename(path):  # starts from the AMP IOU-CS-IS run instead
         assert a.pop('load_from') == \
-            'work_dirs/owp_fcos_r50_fpn_iou-cs-is_amp_coco-voc2nonvoc/iter_90000.pth'
+            'work_dirs/owp-fcos-iou-cs-is_r50-caffe_fpn_amp-90k_coco-voc2nonvoc/iter_90000.pth'
         b.pop('load_from')
         assert osp.isfile(osp.join(CONFIG_ROOT, 'amp',
-                                   'owp_fcos_r50_fpn_iou-cs-is_amp_coco-voc2nonvoc.py'))
+                                   'owp-fcos-iou-cs-is_r50-caffe_fpn_amp-90k_coco-voc2nonvoc.py'))
     assert a == b
 
 

@@ -46,8 +46,6 @@ from .conftest import CONFIG_ROOT, REPO_ROOT
 MAX_CHAIN = 4
 BASE_ROOT = osp.join(CONFIG_ROOT, '_base_')
 TOY_XFAIL = pytest.mark.xfail(strict=False, reason='toy configs are restructured separately')
-AMP_XFAIL = pytest.mark.xfail(strict=False,
-                              reason='configs/amp/ is renamed with the change that owns it')
 ALL_FILES = sorted(glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
 LEAVES = [p for p in ALL_FILES if not p.startswith(BASE_ROOT + osp.sep)]
 META = {osp.join(REPO_ROOT, m['Config']): m for m in load_models()}
@@ -174,8 +172,7 @@ DATASETS = {'coco-voc2nonvoc': 'voc', 'lvis-base2novel': 'lvis_base', 'coco': No
 def name_params():
     out = []
     for p in LEAVES:
-        marks = (TOY_XFAIL if rel(p).startswith('toy' + osp.sep)
-                 else AMP_XFAIL if rel(p).startswith('amp' + osp.sep) else ())
+        marks = TOY_XFAIL if rel(p).startswith('toy' + osp.sep) else ()
         out.append(pytest.param(p, id=rel(p), marks=marks))
     return out
 
