@@ -412,7 +412,7 @@ def test_bad_configs_raise_clear_errors():
 
 # --------------------------------------------------------------------------- configs
 OWP_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs/owp/*.py'))
-                     + glob.glob(osp.join(REPO, 'configs/toy/owp_fcos_*.py')))
+                     + glob.glob(osp.join(REPO, 'configs/toy/owp-fcos-*.py')))
 
 
 @pytest.mark.parametrize('path', OWP_CONFIGS, ids=osp.basename)

@@ -56,7 +56,8 @@ def test_single_scheduler_dict_and_plain_loss():
 
 
 def test_toy_config_is_scaled():
-    path = osp.join(CONFIG_ROOT, 'toy', 'rba-finetune_fcos_toy_iou-cs-is_joint_owd-shapes.py')
+    path = osp.join(CONFIG_ROOT, 'toy',
+                    'rba-finetune-owp-aware-fcos-iou-cs-is-joint_r18_fpn_100it_owd-shapes.py')
     cfg = Config.fromfile(path)
     old = cfg.train_cfg.max_iters
     scale_schedule(cfg, old // 2)

@@ -2,9 +2,10 @@
 CPU.
 
 1. ``--base-checkpoint`` or train the toy OWP-aware model
-   (``configs/toy/owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py``, schedule scaled to
+   (``configs/toy/owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py``, schedule scaled to
    ``--base-iters``);
-2. RbA fine-tuning from it (``configs/toy/rba-finetune_fcos_toy_iou-cs-is_joint_owd-shapes.py``,
+2. RbA fine-tuning from it
+   (``configs/toy/rba-finetune-owp-aware-fcos-iou-cs-is-joint_r18_fpn_100it_owd-shapes.py``,
    ``--ft-iters``; RbA loss with alpha 5 as in the config, its ``votes`` set by ``--rba-votes``:
    ``positive`` (default, the package's transfer of Eq. 6, 0 where every class rejects) or
    ``raw`` (Eq. 6 on raw logits, the formula before that transfer, to compare));
@@ -36,9 +37,9 @@ from mmowp.utils.schedule import scale_schedule
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOY = osp.join(ROOT, 'configs', 'toy')
-BASE_CFG = osp.join(TOY, 'owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py')
-SCORE_CFG = osp.join(TOY, 'rba-score_fcos_toy_iou-cs-is_joint_owd-shapes.py')
-FT_CFG = osp.join(TOY, 'rba-finetune_fcos_toy_iou-cs-is_joint_owd-shapes.py')
+BASE_CFG = osp.join(TOY, 'owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py')
+SCORE_CFG = osp.join(TOY, 'rba-score-owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py')
+FT_CFG = osp.join(TOY, 'rba-finetune-owp-aware-fcos-iou-cs-is-joint_r18_fpn_100it_owd-shapes.py')
 #: Unknown scores compared (class-agnostic score modes of OWPFCOSHead).
 MODES = ('iou', 'rba', 'rej', 'iou*rba', 'iou*rej')
 

@@ -1,5 +1,8 @@
-# Base of every toy config: CPU-sized FCOS, the generated open-world dataset, a short
-# schedule. Experiment configs under configs/toy/ only state what differs.
+# Base of the toy baseline rows (configs/toy/fcos_r18_fpn_2k_owd-shapes*.py): CPU-sized FCOS, the
+# generated open-world dataset, a short schedule, and the toy runtime below. The toy families
+# (families/*_owd-shapes.py) list the same four files and restate the runtime lines below (a
+# family inheriting this file would put its leaves at 5 files); tests/test_config_chains.py
+# checks that every toy config keeps them.
 _base_ = [
     './models/fcos_toy.py', './datasets/owd_shapes.py', './schedules/schedule_toy.py',
     './default_runtime.py'

@@ -1,6 +1,6 @@
 # Toy counterpart of FCOS-OWP Table 1, OWP-Aware Classification row "joint + unknown": joint +
 # Unknown Object Masking, thr 0.95, from 5k/90k of the schedule (iteration 111 of the toy's 2000).
-_base_ = './owp-aware_fcos_toy_iou-cs-is_joint_owd-shapes.py'
+_base_ = '../_base_/families/owp-aware-joint_owd-shapes.py'
 
 model = dict(
     bbox_head=dict(

@@ -1,7 +1,8 @@
 # Toy counterpart of Rao et al. (CVPR 2018) Table 1, row "ours (gamma = 1)": the fine-tune of
-# fcos_toy_r18_finetune_owd-shapes.py (same start, iterations and lr) with the policy-gradient
-# loss in place of the focal loss. 100 candidates per image (a 128x128 image has 341 locations).
-_base_ = './fcos_toy_r18_finetune_owd-shapes.py'
+# ./fcos-finetune_r18_fpn_281it_owd-shapes.py (same start, iterations and lr: their family
+# configs/_base_/families/fcos-finetune_owd-shapes.py) with the policy-gradient loss in place of
+# the focal loss. 100 candidates per image (a 128x128 image has 341 locations).
+_base_ = '../_base_/families/fcos-finetune_owd-shapes.py'
 
 model = dict(
     bbox_head=dict(

@@ -1,5 +1,5 @@
 # Toy counterpart of FCOS-OWP Table 1, OWP row "sqrt(centerness * IOU)".
-_base_ = './owp_fcos_toy_centerness_owd-shapes.py'
+_base_ = '../_base_/families/owp-fcos_owd-shapes.py'
 
 model = dict(
     bbox_head=dict(objectness=('centerness', 'iou'), score_mode='sqrt(centerness*iou)'))

@@ -1,5 +1,6 @@
-# Toy counterpart of FCOS-OWP Table 3, row "finetune fb": finetune recipe + backbone frozen.
-_base_ = './owp-aware_fcos_toy_iou-cs-is_finetune_owd-shapes.py'
+# Toy counterpart of FCOS-OWP Table 3, row "joint fb": joint with the backbone frozen (the toy
+# backbone is not pretrained, so this freezes a random backbone: a recipe check, not a result).
+_base_ = '../_base_/families/owp-aware-joint_owd-shapes.py'
 
 model = dict(backbone=dict(frozen_stages=4))
 optim_wrapper = dict(
