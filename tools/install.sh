@@ -34,8 +34,11 @@ log "installing mmcv from $(ls "$WHEELS"/mmcv-2.1.0-*.whl)"
 
 log "runtime, optional and test requirements"
 "${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
-"${PIP[@]}" --no-deps openmim==0.3.9
+# mim's imports first, then mim itself without its pinned tree: pip checks the installed
+# set for conflicts after every install that resolves dependencies, and would print an
+# "ERROR: ... openmim requires opendatalab" for a package mim does not import
 "${PIP[@]}" -r "$ROOT/requirements/mim.txt"
+"${PIP[@]}" --no-deps openmim==0.3.9
 
 log "installing mmowp in develop mode (tools/develop.sh)"
 bash "$ROOT/tools/develop.sh"
