@@ -54,8 +54,9 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
-# ann_file holds all 80 classes: the novel GT the metric needs. Class-agnostic proposal models
-# (one "object" label) set class_agnostic=True so base AP is reported as N/A.
+# ann_file holds all 80 classes: the novel GT the metric needs. class_agnostic comes from the
+# model (ClassAgnosticFromModelHook): a class-agnostic proposal model (one "object" label)
+# reports base AP as N/A.
 val_evaluator = dict(
     type='OpenWorldCocoMetric',
     ann_file=data_root + 'annotations/instances_val2017.json',

@@ -23,9 +23,6 @@ model = dict(
             loss_cls=dict(
                 type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
             mode='pixel')))
-# cls * IoU keeps the classes: base AP is computed (class_agnostic=False)
-val_evaluator = dict(class_agnostic=False)
-test_evaluator = dict(class_agnostic=False)
 # start from the OWP IOU-CS-IS checkpoint (configs/owp/); regression + objectness branches at lr
 # 0.001, classification at 0.01 (custom_keys override bias_lr_mult for these branches);
 # backbone and neck keep the default lr 0.01

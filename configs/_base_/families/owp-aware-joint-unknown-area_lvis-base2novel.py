@@ -27,6 +27,3 @@ model = dict(
             thr=0.95,
             mode='area')),
     test_cfg=dict(max_per_img=300))
-# cls * IoU keeps the classes: base AP is computed (class_agnostic=False)
-val_evaluator = dict(class_agnostic=False)
-test_evaluator = dict(class_agnostic=False)

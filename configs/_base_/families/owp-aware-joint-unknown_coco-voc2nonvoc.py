@@ -23,6 +23,3 @@ model = dict(
             loss_cls=dict(
                 type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
             mode='pixel')))
-# cls * IoU keeps the classes: base AP is computed (class_agnostic=False)
-val_evaluator = dict(class_agnostic=False)
-test_evaluator = dict(class_agnostic=False)

@@ -31,6 +31,3 @@ model = dict(
         score_mode='cls*iou',
         train_cls=True,
         loss_iou=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)))
-# cls * IoU keeps the classes: base AP is computed
-val_evaluator = dict(class_agnostic=False)
-test_evaluator = dict(class_agnostic=False)

@@ -29,6 +29,3 @@ model = dict(
         score_mode='centerness',
         train_cls=False,
         loss_iou=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)))
-# class-agnostic proposals (one "object" label): base AP is N/A, as in Table 1
-val_evaluator = dict(class_agnostic=True)
-test_evaluator = dict(class_agnostic=True)
