@@ -1,11 +1,16 @@
-"""Inputs shared by the head tests: head configs, FPN features, GT instances, image metas.
+"""Inputs shared by the head tests: head configs, FPN features, GT instances, image metas;
+and :func:`load_tool`, a script of ``tools/`` as a module.
 
 Plain functions rather than pytest fixtures: the tests call them with arguments (another
 image size, channel count or seed) and more than once per test. The defaults are one small
 FCOS head (3 classes, 32 channels, strides 8/16/32) on 64x96 images; a test module with
 another geometry passes its own values.
 """
+import importlib.util
 import math
+import os.path as osp
+import sys
+from types import ModuleType
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -117,3 +122,17 @@ def metas(batch: int = 2, img_shape: Tuple[int, int] = (IMG_H, IMG_W)) -> List[d
     """Image metas of unscaled, unpadded images of shape ``img_shape`` (H, W)."""
     return [dict(img_shape=img_shape, pad_shape=img_shape, scale_factor=(1., 1.))
             for _ in range(batch)]
+
+
+def load_tool(name: str, module_name: str) -> ModuleType:
+    """``tools/<name>`` as a module, imported as when it runs as a script: with ``tools/`` on
+    ``sys.path`` (the tools import ``tools/_path.py``), removed again afterwards."""
+    tools = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools')
+    spec = importlib.util.spec_from_file_location(module_name, osp.join(tools, name))
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, tools)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(tools)
+    return module

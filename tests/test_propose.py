@@ -1,11 +1,9 @@
 """Proposals on your own images: mmdet's DetInferencer with every toy config, and
 tools/propose.py on an image, a folder (with unreadable files) and a COCO json."""
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
-import sys
 
 import cv2
 import numpy as np
@@ -20,7 +18,8 @@ from pycocotools.coco import COCO
 import mmowp  # noqa: F401
 from mmowp.datasets.splits import resolve_classes
 
-from .conftest import CONFIG_ROOT, REPO_ROOT
+from ._helpers import load_tool
+from .conftest import CONFIG_ROOT
 
 TOY_CONFIGS = sorted(glob.glob(osp.join(CONFIG_ROOT, 'toy', '*.py')))
 OWP = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py')
@@ -34,17 +33,8 @@ OWD_CATEGORIES = [dict(id=i + 1, name=n, split='base' if n in BASE else 'novel')
 
 
 def _propose_module():
-    """tools/propose.py as a module (run as a script, its folder is on ``sys.path``)."""
-    tools = osp.join(REPO_ROOT, 'tools')
-    spec = importlib.util.spec_from_file_location('mmowp_propose',
-                                                  osp.join(tools, 'propose.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, tools)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(tools)
-    return module
+    """tools/propose.py as a module."""
+    return load_tool('propose.py', 'mmowp_propose')
 
 
 def _train_classes(cfg: Config) -> tuple:

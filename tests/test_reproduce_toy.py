@@ -1,24 +1,14 @@
 """tools/reproduce_toy.py: seed aggregation, paired verdicts, caching and per-run logs."""
 import glob
-import importlib.util
 import json
 import math
 import os.path as osp
-import sys
 
 import pytest
 
-from .conftest import REPO_ROOT
+from ._helpers import load_tool
 
-_TOOLS = osp.join(REPO_ROOT, 'tools')
-_spec = importlib.util.spec_from_file_location('reproduce_toy',
-                                               osp.join(_TOOLS, 'reproduce_toy.py'))
-rt = importlib.util.module_from_spec(_spec)
-sys.path.insert(0, _TOOLS)  # as when run as a script: tools/_path.py is importable
-try:
-    _spec.loader.exec_module(rt)
-finally:
-    sys.path.remove(_TOOLS)
+rt = load_tool('reproduce_toy.py', 'reproduce_toy')
 
 
 def test_mean_std_is_the_sample_statistics():
