@@ -3,7 +3,7 @@
 # open-world dataset if missing (~1 min), trains the headline pair of FCOS-OWP Table 1 on the
 # CPU (OWP "centerness" vs "Conditional IOU-CS-IS"), one training seed, both rows at once
 # (--jobs 2, one thread each), evaluates them with the open-world metric and prints the table
-# and where the results are (work_dirs/demo/). ~6-7 min on an idle 2-core CPU after the
+# and where the results are (work_dirs/demo/). ~6 min on an idle 2-core CPU after the
 # one-time mmcv build. One seed gives no verdict: the 3-seed bed is
 #   python tools/reproduce_toy.py --jobs 2            (README, toy section)
 #   bash tools/demo.sh                      # the headline pair, seed 0
