@@ -125,14 +125,16 @@ def metas(batch: int = 2, img_shape: Tuple[int, int] = (IMG_H, IMG_W)) -> List[d
 
 
 def load_tool(name: str, module_name: str) -> ModuleType:
-    """``tools/<name>`` as a module, imported as when it runs as a script: with ``tools/`` on
-    ``sys.path`` (the tools import ``tools/_path.py``), removed again afterwards."""
-    tools = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools')
-    spec = importlib.util.spec_from_file_location(module_name, osp.join(tools, name))
+    """``tools/<name>`` (e.g. ``'propose.py'``, ``'analysis/benchmark_train.py'``) as a module,
+    imported as when it runs as a script: with its folder on ``sys.path`` (the tools import
+    ``_path.py`` from there), removed again afterwards."""
+    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools', name)
+    folder = osp.dirname(path)
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, tools)
+    sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
     finally:
-        sys.path.remove(tools)
+        sys.path.remove(folder)
     return module

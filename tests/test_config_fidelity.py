@@ -21,7 +21,6 @@ paper row, not by file name, and a config that is the row of two tables (Table 1
 Table 1 and a Figure 6 cell) must meet the expectations of both.
 """
 import glob
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -36,6 +35,7 @@ import mmowp  # noqa: F401  (registration)
 from mmowp.models.dense_heads import OWPFCOSHead
 from mmowp.utils.metafile import load_models, paper_numbers
 
+from ._helpers import load_tool
 from .conftest import CONFIG_ROOT
 
 #: Folders holding the FCOS-OWP paper configs (one per table row / figure cell).
@@ -541,15 +541,10 @@ def test_paper_numbers_by_row_and_by_config_agree():
     assert paper_numbers('FCOS-OWP Figure 6: finetune, threshold 0.925, start 30k') == {}
 
 
-def test_readme_table_lists_every_row_with_its_numbers(monkeypatch):
+def test_readme_table_lists_every_row_with_its_numbers():
     """tools/metafile_table.py: a line per (paper row, config) under the row's table, with
     every number of a one-dataset row (a figure's table lists its cells without numbers)."""
-    tools = osp.join(osp.dirname(CONFIG_ROOT), 'tools')
-    monkeypatch.syspath_prepend(tools)   # its `import _path`
-    spec = importlib.util.spec_from_file_location(
-        'metafile_table', osp.join(tools, 'metafile_table.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('metafile_table.py', 'metafile_table')
     sections = {}
     for block in tool.tables().split('#### ')[1:]:
         sections[block.split(' (')[0]] = block.splitlines()

@@ -1,6 +1,5 @@
 """tools/gpu_check.sh where there is no GPU, the benchmark it runs (on the CPU), and the Slurm
 launch scripts (against a stand-in ``srun``)."""
-import importlib.util
 import json
 import math
 import os
@@ -13,6 +12,7 @@ import sys
 import pytest
 import torch
 
+from ._helpers import load_tool
 from .conftest import REPO_ROOT
 
 GPU_CHECK = osp.join(REPO_ROOT, 'tools', 'gpu_check.sh')
@@ -20,13 +20,9 @@ BENCH = osp.join(REPO_ROOT, 'tools', 'analysis', 'benchmark_train.py')
 
 
 @pytest.fixture
-def bench(monkeypatch):
-    """tools/analysis/benchmark_train.py as a module (its folder on sys.path, as when run)."""
-    monkeypatch.syspath_prepend(osp.dirname(BENCH))
-    spec = importlib.util.spec_from_file_location('benchmark_train', BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench():
+    """tools/analysis/benchmark_train.py as a module."""
+    return load_tool('analysis/benchmark_train.py', 'benchmark_train')
 
 
 def _script(folder, name, body):
