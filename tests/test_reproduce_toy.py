@@ -105,6 +105,31 @@ def test_every_claim_and_row_is_consistent():
     assert rt.selected_rows(None, ['rba']) == ['joint', 'rba-score', 'rba-finetune']
 
 
+def _flat(d, prefix=''):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f'{prefix}{k}.'))
+        else:
+            out[f'{prefix}{k}'] = v
+    return out
+
+
+def test_fcos_center_may_evaluate_the_baselines_model(tmp_path):
+    # fcos-center does not train: it evaluates the baseline's checkpoint, which is only right
+    # while both configs train the same model (ATSSFCOSHead without an assigner is FCOSHead:
+    # tests/test_point_atss_assigner.py)
+    row = rt.ROWS['fcos-center']
+    assert (row.depends, row.train) == ('baseline', False)
+    kw = dict(seed=0, work_dir=str(tmp_path), data_root='data/owd_shapes')
+    base = _flat(rt.build_cfg('baseline', **kw).to_dict())
+    center = _flat(rt.build_cfg('fcos-center', load_from='x.pth', **kw).to_dict())
+    differ = {k for k in set(base) | set(center) if base.get(k) != center.get(k)}
+    assert differ == {'model.bbox_head.type', 'load_from', 'visualizer.name'}
+    assert center['model.bbox_head.type'] == 'ATSSFCOSHead'
+    assert 'model.train_cfg.assigner' not in center
+
+
 def test_chart_is_written(tmp_path):
     results = {'centerness': {0: _res({'novel AR100': 20.0, 'base AR100': 40.0}),
                               1: _res({'novel AR100': 22.0, 'base AR100': 41.0})}}
