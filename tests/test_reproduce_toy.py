@@ -105,6 +105,18 @@ def test_every_claim_and_row_is_consistent():
     assert rt.selected_rows(None, ['rba']) == ['joint', 'rba-score', 'rba-finetune']
 
 
+def test_default_bed_leaves_out_the_extra_rows_only():
+    extras = {'iou-cs-is-relabel', 'iou-atss-is'}
+    assert {n for n, r in rt.ROWS.items() if r.extra} == extras
+    default = rt.selected_rows(None, None)
+    assert set(default) == set(rt.ROWS) - extras
+    assert rt.selected_rows(None, None, extra=True) == list(rt.ROWS)
+    # a table brings its extra rows, --extra adds them to named rows
+    assert 'iou-atss-is' in rt.selected_rows(None, ['atss'])
+    assert rt.selected_rows(['centerness'], None, extra=True) == [
+        'centerness', 'iou-cs-is-relabel', 'iou-atss-is']
+
+
 def _flat(d, prefix=''):
     out = {}
     for k, v in d.items():

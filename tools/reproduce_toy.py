@@ -28,7 +28,8 @@ run owns its folder (logs, ``vis_data/scalars.json``, checkpoint). Rows run in c
 (``--jobs N`` at a time, one torch thread each); ``--jobs 0`` runs them in this process.
 
     python tools/reproduce_toy.py --rows centerness cond-iou-cs-is --seeds 0   # the demo pair
-    python tools/reproduce_toy.py --jobs 2                  # the full bed, 3 seeds (~3.1 h)
+    python tools/reproduce_toy.py --jobs 2                  # the full bed, 3 seeds (~2.8 h)
+    python tools/reproduce_toy.py --jobs 2 --extra          # + rows beyond the papers' claims
     python tools/reproduce_toy.py --tables t1 atss          # some tables only
 
 Writes ``<work-dir>/bed.md`` (tables + claims), ``bed.png`` (error bars) and ``bed.json``.
@@ -108,6 +109,8 @@ class Row:
         depends (str, optional): Row whose final checkpoint (same seed) the row starts from.
         train (bool): False: evaluate the ``depends`` checkpoint without training.
         options (dict): Config overrides (``Config.merge_from_dict`` keys).
+        extra (bool): A check beyond the papers' claims: left out of the default bed, run
+            with ``--extra``, by name (``--rows``) or with its table (``--tables``).
     """
     table: str
     method: str
@@ -116,6 +119,7 @@ class Row:
     depends: Optional[str] = None
     train: bool = True
     options: Dict[str, object] = field(default_factory=dict)
+    extra: bool = False
 
     @property
     def paper(self) -> Dict[str, float]:
@@ -190,7 +194,8 @@ ROWS: 'OrderedDict[str, Row]' = OrderedDict([
                          'FCOS-OWP Appendix B: All Sampling')),
     ('iou-cs-is-relabel', Row('is', 'IOU-CS-IS, IoU Sampling relabels the positives only',
                               'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py',
-                              options={'model.bbox_head.iou_sampling': 'relabel'})),
+                              options={'model.bbox_head.iou_sampling': 'relabel'},
+                              extra=True)),
     ('mask-hi-early', Row('fig6', 'joint + masking, high threshold, early start',
                           'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
                           options={_MASK + 'thr': MASK_THR_HIGH, _MASK + 'start_iter': 111})),
@@ -221,7 +226,7 @@ ROWS: 'OrderedDict[str, Row]' = OrderedDict([
     ('atss-k15', Row('atss', 'FCOS + ATSS, k = 15', 'fcos-imprv-atss_r18_fpn_2k_owd-shapes.py',
                      'ATSS Table 4: k = 15', options={_TOPK: 15})),
     ('iou-atss-is', Row('atss', 'OWP IOU-ATSS-IS (ATSS instead of center sampling)',
-                        'owp-fcos-iou-atss-is_r18_fpn_2k_owd-shapes.py')),
+                        'owp-fcos-iou-atss-is_r18_fpn_2k_owd-shapes.py', extra=True)),
     ('rba-score', Row('rba', 'RbA score (iou * rej) of the joint model, no fine-tuning',
                       'rba-score-owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py',
                       depends='joint', train=False)),
@@ -658,13 +663,23 @@ def ensure_dataset(data_root: str, gen_seed: int = 0) -> str:
         return f.read()
 
 
-def selected_rows(rows: Optional[Sequence[str]], tables: Optional[Sequence[str]]) -> List[str]:
-    """Selected rows plus the rows they start from, in :data:`ROWS` order."""
+def selected_rows(rows: Optional[Sequence[str]], tables: Optional[Sequence[str]],
+                  extra: bool = False) -> List[str]:
+    """Selected rows plus the rows they start from, in :data:`ROWS` order.
+
+    Args:
+        rows (Sequence[str], optional): Row keys.
+        tables (Sequence[str], optional): Table keys: every row of each (extra rows included).
+        extra (bool): Add the :attr:`Row.extra` rows. Without ``rows`` and ``tables``: every
+            row that is not extra (the default bed), plus the extra ones when True.
+    """
     chosen = set(rows or [])
     if tables:
         chosen |= {n for n, r in ROWS.items() if r.table in tables}
     if not rows and not tables:
-        chosen = set(ROWS)
+        chosen = {n for n, r in ROWS.items() if not r.extra}
+    if extra:
+        chosen |= {n for n, r in ROWS.items() if r.extra}
     todo = list(chosen)
     while todo:
         dep = ROWS[todo.pop()].depends
@@ -779,10 +794,14 @@ BASE_ITERS = 2000
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--rows', nargs='+', choices=list(ROWS), help='rows (default: all)')
+    parser.add_argument('--rows', nargs='+', choices=list(ROWS),
+                        help='rows (default: every row but the --extra ones)')
     parser.add_argument('--tables', nargs='+', choices=list(TABLES),
                         help='whole tables: ' + ', '.join(f'{k} = {v[0]}'
                                                           for k, v in TABLES.items()))
+    parser.add_argument('--extra', action='store_true',
+                        help='add the rows beyond the papers\' claims: ' + ', '.join(
+                            n for n, r in ROWS.items() if r.extra))
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2],
                         help='training seeds (default: 0 1 2)')
     parser.add_argument('--data-root', default='data/owd_shapes',
@@ -818,7 +837,7 @@ def main(argv=None) -> None:
         train_row(spec)
         return
     torch.set_num_threads(args.threads)
-    names = selected_rows(args.rows, args.tables)
+    names = selected_rows(args.rows, args.tables, args.extra)
     t0 = time.time()
     results = run_all(names, args.seeds, args)
     summary = summarize(results)
