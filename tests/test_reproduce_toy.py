@@ -142,12 +142,23 @@ def test_fcos_center_may_evaluate_the_baselines_model(tmp_path):
     assert 'model.train_cfg.assigner' not in center
 
 
-def test_chart_is_written(tmp_path):
-    results = {'centerness': {0: _res({'novel AR100': 20.0, 'base AR100': 40.0}),
-                              1: _res({'novel AR100': 22.0, 'base AR100': 41.0})}}
+def test_chart_is_written_with_the_legend_above_the_bars(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    figures = []
+    monkeypatch.setattr(plt, 'close', figures.append)
+    results = {'centerness': {0: _res({'novel AR100': 20.0, 'base AR100': 80.0}),
+                              1: _res({'novel AR100': 22.0, 'base AR100': 79.0})},
+               'iou': {0: _res({'novel AR100': 21.0, 'base AR100': 81.0}),
+                       1: _res({'novel AR100': 23.0, 'base AR100': 82.0})}}
     path = str(tmp_path / 'bed.png')
     rt.error_bar_chart(rt.summarize(results), path)
     assert osp.getsize(path) > 1000
+    (ax, ), = [f.axes for f in figures]
+    renderer = figures[0].canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [p.get_window_extent(renderer) for p in ax.patches]
+    assert len(bars) == 4
+    assert all(legend.y0 > b.y1 for b in bars)  # the tallest bar (81.5) stays below it
 
 
 def test_cache_key_follows_config_seed_code_and_parent(tiny_owd, tmp_path):

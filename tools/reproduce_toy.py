@@ -485,12 +485,16 @@ def error_bar_chart(summary: dict, path: str) -> None:
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.3 * len(panels)), squeeze=False)
     for ax, (title, names, shown) in zip(axes[:, 0], panels):
         width = 0.8 / len(shown)
+        top = 0.0
         for j, m in enumerate(shown):
             stats = [rows[n]['stats'].get(m, (math.nan, math.nan, 0)) for n in names]
             means = [s[0] if s[2] else 0.0 for s in stats]
             errs = [s[1] if s[2] > 1 else 0.0 for s in stats]
             xs = [i - 0.4 + width * (j + 0.5) for i in range(len(names))]
             ax.bar(xs, means, width=width, yerr=errs, capsize=2, label=m)
+            top = max([top] + [a + b for a, b in zip(means, errs)])
+        # headroom above the highest bar for the one-line legend
+        ax.set_ylim(0, max(top, 1.0) * 1.25)
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels(names, rotation=20, ha='right', fontsize=8)
         ax.set_title(title, fontsize=9)
