@@ -138,3 +138,14 @@ def load_tool(name: str, module_name: str) -> ModuleType:
     finally:
         sys.path.remove(folder)
     return module
+
+
+def flat_config(d: dict, prefix: str = '') -> dict:
+    """A nested config dict as ``{'model.bbox_head.type': ..}``: dotted key -> leaf value."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flat_config(v, f'{prefix}{k}.'))
+        else:
+            out[f'{prefix}{k}'] = v
+    return out

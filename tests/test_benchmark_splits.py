@@ -26,6 +26,7 @@ from mmowp.datasets.splits import (
 )
 from mmowp.evaluation import OpenWorldCocoMetric
 
+from ._helpers import flat_config
 from .conftest import CONFIG_ROOT
 
 #: COCO's category ids: 1..90 without the 10 ids COCO 2017 never used
@@ -321,16 +322,6 @@ ALLOWED = ('known_classes', 'lvis_root', 'lvis_val_ann', 'uvo_root', 'uvo_val_an
            'test_evaluator.')
 
 
-def _flat(d, prefix=''):
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f'{prefix}{k}.'))
-        else:
-            out[f'{prefix}{k}'] = v
-    return out
-
-
 def test_benchmark_configs_are_listed():
     import glob
     assert sorted(osp.basename(p) for p in glob.glob(osp.join(BENCH, '*.py'))) == sorted(
@@ -365,7 +356,7 @@ def test_benchmark_config_changes_only_split_and_data(name):
         assert cfg.val_evaluator.ann_file.endswith('UVO_frame_val.json')
         assert cfg.val_evaluator.ann_file == cfg.val_dataloader.dataset.data_root + \
             cfg.val_dataloader.dataset.ann_file
-    flat, flat_base = _flat(cfg.to_dict()), _flat(base.to_dict())
+    flat, flat_base = flat_config(cfg.to_dict()), flat_config(base.to_dict())
     changed = sorted(k for k in set(flat) | set(flat_base)
                      if flat.get(k, '<missing>') != flat_base.get(k, '<missing>'))
     assert changed, name

@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 
-from ._helpers import load_tool
+from ._helpers import flat_config, load_tool
 
 rt = load_tool('reproduce_toy.py', 'reproduce_toy')
 
@@ -117,16 +117,6 @@ def test_default_bed_leaves_out_the_extra_rows_only():
         'centerness', 'iou-cs-is-relabel', 'iou-atss-is']
 
 
-def _flat(d, prefix=''):
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f'{prefix}{k}.'))
-        else:
-            out[f'{prefix}{k}'] = v
-    return out
-
-
 def test_fcos_center_may_evaluate_the_baselines_model(tmp_path):
     # fcos-center does not train: it evaluates the baseline's checkpoint, which is only right
     # while both configs train the same model (ATSSFCOSHead without an assigner is FCOSHead:
@@ -134,8 +124,8 @@ def test_fcos_center_may_evaluate_the_baselines_model(tmp_path):
     row = rt.ROWS['fcos-center']
     assert (row.depends, row.train) == ('baseline', False)
     kw = dict(seed=0, work_dir=str(tmp_path), data_root='data/owd_shapes')
-    base = _flat(rt.build_cfg('baseline', **kw).to_dict())
-    center = _flat(rt.build_cfg('fcos-center', load_from='x.pth', **kw).to_dict())
+    base = flat_config(rt.build_cfg('baseline', **kw).to_dict())
+    center = flat_config(rt.build_cfg('fcos-center', load_from='x.pth', **kw).to_dict())
     differ = {k for k in set(base) | set(center) if base.get(k) != center.get(k)}
     assert differ == {'model.bbox_head.type', 'load_from', 'visualizer.name'}
     assert center['model.bbox_head.type'] == 'ATSSFCOSHead'
