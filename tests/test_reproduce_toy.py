@@ -151,6 +151,16 @@ def test_chart_is_written_with_the_legend_above_the_bars(tmp_path, monkeypatch):
     assert all(legend.y0 > b.y1 for b in bars)  # the tallest bar (81.5) stays below it
 
 
+def test_progress_line_says_the_run_and_the_time_since_the_bed_started():
+    res = dict(row='iou', seed=2, values={'novel AR100': 45.62, 'base AP': None}, cpu_s=301.4,
+               wall_s=306.6)
+    assert rt.progress_line(31, 81, res, False, 2 * 3600 + 5 * 60 + 59) == (
+        '[reproduce_toy] (31/81, 2:05 elapsed) iou seed 2: novel AR100 45.6 '
+        '(301 s CPU, 307 s wall)')
+    assert rt.progress_line(1, 3, res, True, 59).endswith('novel AR100 45.6 (cached)')
+    assert '(1/3, 0:00 elapsed)' in rt.progress_line(1, 3, res, True, 59)
+
+
 def test_cache_key_follows_config_seed_code_and_parent(tiny_owd, tmp_path):
     def key(name='centerness', seed=0, code='c', data='d', dep=None, factor=1.0):
         cfg = rt.build_cfg(name, seed, str(tmp_path / 'w'), tiny_owd, factor)

@@ -717,15 +717,14 @@ def run_all(names: Sequence[str], seeds: Sequence[int], args) -> Dict[str, Dict[
                     iters_factor=factor, batch_size=args.batch_size, load_from=load_from,
                     key=key, threads=args.threads)
 
+    start = time.time()
+
     def finish(name, seed, res, cached):
         nonlocal done
         done += 1
         results[name][seed] = res
         keys[(name, seed)] = res['key']
-        shown = ', '.join(f'{m} {v:.1f}' for m, v in res['values'].items() if v is not None)
-        how = 'cached' if cached else f'{res["cpu_s"]:.0f} s CPU, {res["wall_s"]:.0f} s wall'
-        print(f'[reproduce_toy] ({done}/{total}) {name} seed {seed}: {shown} ({how})',
-              flush=True)
+        print(progress_line(done, total, res, cached, time.time() - start), flush=True)
 
     while pending or running:
         progressed = False
@@ -756,6 +755,23 @@ def run_all(names: Sequence[str], seeds: Sequence[int], args) -> Dict[str, Dict[
     if pool is not None:
         pool.shutdown()
     return results
+
+
+def progress_line(done: int, total: int, res: dict, cached: bool, elapsed_s: float) -> str:
+    """The line printed when a (row, seed) run ends: its values, its cost, the bed's time.
+
+    Args:
+        done (int): Runs finished so far, this one included.
+        total (int): Runs of the bed.
+        res (dict): The run's result (``row``, ``seed``, ``values``, ``cpu_s``, ``wall_s``).
+        cached (bool): Read from the cache instead of run.
+        elapsed_s (float): Wall time since the bed started.
+    """
+    shown = ', '.join(f'{m} {v:.1f}' for m, v in res['values'].items() if v is not None)
+    how = 'cached' if cached else f'{res["cpu_s"]:.0f} s CPU, {res["wall_s"]:.0f} s wall'
+    minutes = int(elapsed_s // 60)
+    return (f'[reproduce_toy] ({done}/{total}, {minutes // 60}:{minutes % 60:02d} elapsed) '
+            f'{res["row"]} seed {res["seed"]}: {shown} ({how})')
 
 
 def _read_cache(spec: dict) -> Optional[dict]:
