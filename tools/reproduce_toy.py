@@ -695,6 +695,7 @@ def selected_rows(rows: Optional[Sequence[str]], tables: Optional[Sequence[str]]
 
 def run_all(names: Sequence[str], seeds: Sequence[int], args) -> Dict[str, Dict[int, dict]]:
     """Run (or read from the cache) every (row, seed); parents before children."""
+    start = time.time()
     data_meta = ensure_dataset(args.data_root, args.gen_seed)
     code = code_version()
     factor = (args.iters / BASE_ITERS) if args.iters else 1.0
@@ -716,8 +717,6 @@ def run_all(names: Sequence[str], seeds: Sequence[int], args) -> Dict[str, Dict[
         return dict(name=name, seed=seed, work_dir=work_dir, data_root=args.data_root,
                     iters_factor=factor, batch_size=args.batch_size, load_from=load_from,
                     key=key, threads=args.threads)
-
-    start = time.time()
 
     def finish(name, seed, res, cached):
         nonlocal done
