@@ -198,16 +198,16 @@ ROWS: 'OrderedDict[str, Row]' = OrderedDict([
                               extra=True)),
     ('mask-hi-early', Row('fig6', 'joint + masking, high threshold, early start',
                           'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
-                          options={_MASK + 'thr': MASK_THR_HIGH, _MASK + 'start_iter': 111})),
+                          options={_MASK + 'thr': MASK_THR_HIGH, _MASK + 'start_iter': 83})),
     ('mask-hi-late', Row('fig6', 'joint + masking, high threshold, late start',
                          'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
-                         options={_MASK + 'thr': MASK_THR_HIGH, _MASK + 'start_iter': 667})),
+                         options={_MASK + 'thr': MASK_THR_HIGH, _MASK + 'start_iter': 500})),
     ('mask-lo-early', Row('fig6', 'joint + masking, low threshold, early start',
                           'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
-                          options={_MASK + 'thr': MASK_THR_LOW, _MASK + 'start_iter': 111})),
+                          options={_MASK + 'thr': MASK_THR_LOW, _MASK + 'start_iter': 83})),
     ('mask-lo-late', Row('fig6', 'joint + masking, low threshold, late start',
                          'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py',
-                         options={_MASK + 'thr': MASK_THR_LOW, _MASK + 'start_iter': 667})),
+                         options={_MASK + 'thr': MASK_THR_LOW, _MASK + 'start_iter': 500})),
     ('fcos-imprv', Row('atss', 'FCOS (with the improvements)',
                        'fcos-imprv_r18_fpn_2k_owd-shapes.py',
                        'ATSS Table 3: FCOS')),
@@ -808,7 +808,7 @@ def _run_child(spec: dict) -> dict:
 
 
 #: The toy schedule's length; ``--iters`` scales every row's schedule by ``iters / BASE_ITERS``.
-BASE_ITERS = 2000
+BASE_ITERS = 1500
 
 
 def parse_args(argv=None):

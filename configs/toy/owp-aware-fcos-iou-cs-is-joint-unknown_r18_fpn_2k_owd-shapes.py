@@ -11,5 +11,5 @@ model = dict(
             loss_cls=dict(
                 type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
             thr=0.95,
-            start_iter=111,
+            start_iter=83,
             mode='pixel')))

@@ -20,9 +20,9 @@ model = dict(
             max_dets=100,
             nms_cfg=dict(type='nms', iou_threshold=0.5))))
 
-train_cfg = dict(max_iters=281, val_interval=281)
+train_cfg = dict(max_iters=211, val_interval=211)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=281, by_epoch=False, milestones=[187], gamma=0.1)
+    dict(type='MultiStepLR', begin=0, end=211, by_epoch=False, milestones=[141], gamma=0.1)
 ]
 optim_wrapper = dict(optimizer=dict(lr=4e-4))
 default_hooks = dict(

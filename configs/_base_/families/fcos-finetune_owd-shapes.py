@@ -22,8 +22,8 @@ default_hooks = dict(
     checkpoint=dict(by_epoch=False, interval=281, max_keep_ckpts=1))
 
 load_from = 'work_dirs/fcos_r18_fpn_2k_owd-shapes/iter_2000.pth'
-train_cfg = dict(max_iters=281, val_interval=281)
+train_cfg = dict(max_iters=211, val_interval=211)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=281, by_epoch=False, milestones=[187], gamma=0.1)
+    dict(type='MultiStepLR', begin=0, end=211, by_epoch=False, milestones=[141], gamma=0.1)
 ]
 optim_wrapper = dict(optimizer=dict(lr=4e-4))

@@ -5,8 +5,8 @@
 # reaches 60 (README, toy section: what was tried).
 _base_ = './schedule_90k.py'
 
-max_iters = 2000
-warmup_iters = 100
+max_iters = 1500
+warmup_iters = 75
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(
     _delete_=True,
