@@ -182,7 +182,7 @@ def test_amp_optim_wrapper_trains_the_toy_model_on_cpu(tiny_owd):
     its GradScaler disables itself, so this runs exactly the AMP code path minus the scaler."""
     from mmdet.registry import DATASETS
     cfg = Config.fromfile(
-        osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py'))
+        osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py'))
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     model.train()

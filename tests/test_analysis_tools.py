@@ -25,7 +25,7 @@ from mmowp.utils.console import ConsoleFilter, install_warning_filters, quiet_co
 
 from .conftest import CONFIG_ROOT, REPO_ROOT
 
-TOY = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py')
+TOY = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py')
 MMDET_TOOLS = osp.join(get_installed_path('mmdet'), '.mim', 'tools', 'analysis_tools')
 
 
@@ -278,7 +278,7 @@ def test_objectness_maps_draw_novel_gt_and_titles_do_not_overlap(tiny_owd):
     idx = next(i for i in range(len(dataset)) if dataset.get_data_info(i)['img_id'] == img_id)
     novel = novel_gt_boxes(cfg.test_evaluator.ann_file, dataset.metainfo['classes'])[img_id]
     assert len(novel) == n_novel
-    long = 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes @ iter_600.pth (FCOS sampling, seed 0)'
+    long = 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes @ iter_600.pth (FCOS sampling, seed 0)'
     figs = objectness_figures([(long, model), ('All sampling ' * 4, model)], dataset, idx,
                               novel_boxes=novel)
     assert set(figs) == {'merged', 'levels'}
@@ -330,7 +330,7 @@ def test_score_hist_is_named_after_the_run_and_report_takes_out(toy_run, tmp_pat
                 '--num', '4', '--data-root', toy_run['data_root']], cwd=tmp_path)
     png = out.stdout.strip().splitlines()[-1]
     assert png == osp.join(toy_run['work_dir'], 'analysis',
-                           'score_hist_owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes_iter_2.png')
+                           'score_hist_owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes_iter_2.png')
     assert osp.getsize(png) > 10000
 
     report = tmp_path / 'reports' / 'toy.md'

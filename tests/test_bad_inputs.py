@@ -37,8 +37,8 @@ from mmowp.utils.config import apply_data_root
 
 from .conftest import CONFIG_ROOT, REPO_ROOT
 
-OWP = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py')
-FCOS = osp.join(CONFIG_ROOT, 'toy', 'fcos_r18_fpn_2k_owd-shapes.py')
+OWP = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py')
+FCOS = osp.join(CONFIG_ROOT, 'toy', 'fcos_r18_fpn_1500it_owd-shapes.py')
 VAL = 'annotations/instances_val.json'
 
 

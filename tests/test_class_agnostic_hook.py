@@ -24,9 +24,9 @@ def _cfg(name: str, data_root: str, work_dir: str) -> Config:
 
 
 @pytest.mark.parametrize('name,agnostic', [
-    ('owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py', True),          # score_mode 'iou'
-    ('owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py', False),  # 'cls*iou'
-    ('fcos_r18_fpn_2k_owd-shapes.py', None),                    # mmdet's FCOSHead: says nothing
+    ('owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py', True),          # score_mode 'iou'
+    ('owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes.py', False),  # 'cls*iou'
+    ('fcos_r18_fpn_1500it_owd-shapes.py', None),                    # mmdet's FCOSHead: says nothing
 ])
 def test_test_run_sets_metric_and_visualizer_from_the_head(tiny_owd, tmp_path, name, agnostic):
     runner = Runner.from_cfg(_cfg(name, tiny_owd, str(tmp_path)))
@@ -40,7 +40,7 @@ def test_test_run_sets_metric_and_visualizer_from_the_head(tiny_owd, tmp_path, n
 
 
 def test_a_contradicting_config_value_is_refused(tiny_owd, tmp_path):
-    cfg = _cfg('owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py', tiny_owd, str(tmp_path))
+    cfg = _cfg('owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py', tiny_owd, str(tmp_path))
     cfg.test_evaluator['class_agnostic'] = False
     runner = Runner.from_cfg(cfg)
     with pytest.raises(ValueError, match=r'test_evaluator.class_agnostic.*class-agnostic'):

@@ -25,7 +25,7 @@ from mmowp.datasets.generate import GeneratorConfig, generate
 
 from .conftest import CONFIG_ROOT, REPO_ROOT
 
-TOY = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py')
+TOY = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py')
 NUM_VAL = 5  # odd: 2 ranks get 3 + 3 indices, one of them padding
 
 

@@ -117,8 +117,8 @@ def test_benchmark_refuses_amp_on_the_cpu(bench):
 def test_benchmark_runs_two_configs_on_the_cpu(tmp_path):
     """The driver end to end, small: generated images, one process per run, summary json."""
     work = tmp_path / 'bench'
-    a = osp.join(REPO_ROOT, 'configs', 'toy', 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py')
-    b = osp.join(REPO_ROOT, 'configs', 'toy', 'fcos_r18_fpn_2k_owd-shapes.py')
+    a = osp.join(REPO_ROOT, 'configs', 'toy', 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py')
+    b = osp.join(REPO_ROOT, 'configs', 'toy', 'fcos_r18_fpn_1500it_owd-shapes.py')
     out = subprocess.run(
         [sys.executable, BENCH, a, b, '--device', 'cpu', '--amp', 'off', '--iters', '3',
          '--warmup', '1', '--batch-size', '2', '--img-scale', '96', '64', '--num-images', '4',
@@ -142,7 +142,7 @@ def test_benchmark_runs_two_configs_on_the_cpu(tmp_path):
     assert meta['image_size'] == 64 and meta['num_train'] == 4
     # the console stays short; each run's log is in its folder
     assert len(out.stdout.splitlines()) < 20
-    assert (work / 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes_fp32' / 'run.log').is_file()
+    assert (work / 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes_fp32' / 'run.log').is_file()
 
 
 # --------------------------------------------------------------------------- slurm

@@ -24,7 +24,7 @@ from mmowp.utils.model_zoo import LoadFromAdapterHook, adapt_checkpoint, add_loa
 
 from .conftest import CONFIG_ROOT
 
-COND = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-cond-iou-cs-is_r18_fpn_2k_owd-shapes.py')
+COND = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-cond-iou-cs-is_r18_fpn_1500it_owd-shapes.py')
 MMDET_FCOS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'fcos',
                       'fcos_r50-caffe_fpn_gn-head_1x_coco.py')
 COCO_CLASSES = tuple(f'coco{i}' for i in range(80))

@@ -27,12 +27,12 @@ from mmowp.utils.config import (
 
 from .conftest import CONFIG_ROOT
 
-TOY_NAME = 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py'
+TOY_NAME = 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py'
 TOY = osp.join(CONFIG_ROOT, 'toy', TOY_NAME)
 
 # The README's example of a config in the user's own folder.
 USER_CONFIG = """\
-_base_ = 'mmowp::toy/owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py'
+_base_ = 'mmowp::toy/owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py'
 
 data_root = '{data_root}/'           # reaches the dataloaders and the evaluator
 model = dict(bbox_head=dict(iou_sampling_thr=0.5))
@@ -175,7 +175,7 @@ def test_user_config_inherits_with_mmowp_prefix(tiny_owd, tmp_path):
 def test_user_config_variable_that_reaches_nothing_is_refused(tmp_path):
     _installed()
     user = tmp_path / 'typo.py'
-    user.write_text("_base_ = 'mmowp::toy/owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py'\n"
+    user.write_text("_base_ = 'mmowp::toy/owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py'\n"
                     "base_classes = ('circle',)\n")
     with pytest.raises(ValueError, match=r"typo.py: base_classes = \('circle',\).*reaches "
                        'nothing'):
@@ -212,7 +212,7 @@ def test_mim_test_from_another_directory(tiny_owd, tmp_path):
     out = _mim('test', 'mmowp', TOY_NAME, '--checkpoint', ckpt, cwd=work, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'Testing finished successfully' in out.stdout
-    assert glob.glob(str(work / 'work_dirs' / 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes' / '*'
+    assert glob.glob(str(work / 'work_dirs' / 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes' / '*'
                          / '*.json'))
 
     (work / 'my_ablation.py').write_text(USER_CONFIG.format(data_root=tiny_owd))

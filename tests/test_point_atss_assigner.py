@@ -378,10 +378,10 @@ def test_mixin_rejects_center_sampling_with_assigner():
 # ---------------------------------------------------------------- configs
 ATSS_CONFIGS = sorted(Path(__file__).parents[1].glob('configs/atss/*.py'))
 TOY_CONFIGS = {
-    'fcos-imprv_r18_fpn_2k_owd-shapes.py': (None, False),
-    'fcos-imprv-center_r18_fpn_2k_owd-shapes.py': (None, True),
-    'fcos-imprv-atss_r18_fpn_2k_owd-shapes.py': (9, False),
-    'owp-fcos-iou-atss-is_r18_fpn_2k_owd-shapes.py': (9, False),
+    'fcos-imprv_r18_fpn_1500it_owd-shapes.py': (None, False),
+    'fcos-imprv-center_r18_fpn_1500it_owd-shapes.py': (None, True),
+    'fcos-imprv-atss_r18_fpn_1500it_owd-shapes.py': (9, False),
+    'owp-fcos-iou-atss-is_r18_fpn_1500it_owd-shapes.py': (9, False),
 }
 
 

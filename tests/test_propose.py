@@ -22,10 +22,10 @@ from ._helpers import load_tool
 from .conftest import CONFIG_ROOT
 
 TOY_CONFIGS = sorted(glob.glob(osp.join(CONFIG_ROOT, 'toy', '*.py')))
-OWP = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py')
+OWP = osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py')
 OPEN_SET = osp.join(CONFIG_ROOT, 'toy',
                     'rba-open-set-owp-aware-fcos-iou-cs-is-joint_r18_fpn_100it_owd-shapes.py')
-FCOS = osp.join(CONFIG_ROOT, 'toy', 'fcos_r18_fpn_2k_owd-shapes.py')
+FCOS = osp.join(CONFIG_ROOT, 'toy', 'fcos_r18_fpn_1500it_owd-shapes.py')
 BASE = ('circle', 'square', 'triangle', 'star', 'cross')
 NOVEL = ('hexagon', 'diamond', 'ellipse', 'arrow', 'lshape')
 OWD_CATEGORIES = [dict(id=i + 1, name=n, split='base' if n in BASE else 'novel')

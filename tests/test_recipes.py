@@ -23,7 +23,7 @@ from mmowp.utils.config import apply_data_root
 from .conftest import CONFIG_ROOT
 
 TOY = osp.join(CONFIG_ROOT, 'toy')
-OWP_TOY = osp.join(TOY, 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py')
+OWP_TOY = osp.join(TOY, 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py')
 LOC_KEYS = ('bbox_head.reg_convs', 'bbox_head.conv_reg', 'bbox_head.scales',
             'bbox_head.conv_iou')
 CLS_KEYS = ('bbox_head.cls_convs', 'bbox_head.conv_cls')
@@ -32,7 +32,7 @@ FB_KEYS = ('backbone.', 'neck.')
 
 
 def recipe(name):
-    return osp.join(TOY, f'owp-aware-fcos-iou-cs-is-{name}_r18_fpn_2k_owd-shapes.py')
+    return osp.join(TOY, f'owp-aware-fcos-iou-cs-is-{name}_r18_fpn_1500it_owd-shapes.py')
 
 
 @pytest.fixture(scope='module')

@@ -46,7 +46,7 @@ from mmowp.utils.config import apply_data_root
 
 from .conftest import CONFIG_ROOT, REPO_ROOT
 
-TOY = osp.join(CONFIG_ROOT, 'toy', 'fcos_r18_fpn_2k_owd-shapes.py')
+TOY = osp.join(CONFIG_ROOT, 'toy', 'fcos_r18_fpn_1500it_owd-shapes.py')
 
 
 def _toy_cfg(data_root: str, work_dir: str, iters: int, ckpt_interval: int = 2,

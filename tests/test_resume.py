@@ -28,7 +28,7 @@ from mmowp.utils.config import apply_data_root
 from .conftest import CONFIG_ROOT, REPO_ROOT
 
 TOY = osp.join(CONFIG_ROOT, 'toy',
-               'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_2k_owd-shapes.py')
+               'owp-aware-fcos-iou-cs-is-joint-unknown_r18_fpn_1500it_owd-shapes.py')
 MAX_ITERS, CKPT_ITER, KILL_AFTER, MASK_START = 5, 2, 3, 3
 
 # Trains the dumped config and SIGKILLs itself right after iteration KILL_AFTER, so the

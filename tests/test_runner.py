@@ -18,7 +18,7 @@ from mmowp.utils.config import apply_data_root
 
 from .conftest import CONFIG_ROOT
 
-TOY = osp.join(CONFIG_ROOT, 'toy', 'fcos_r18_fpn_2k_owd-shapes.py')
+TOY = osp.join(CONFIG_ROOT, 'toy', 'fcos_r18_fpn_1500it_owd-shapes.py')
 
 
 def _toy_cfg(data_root: str, work_dir: str, iters: int = 2) -> Config:
@@ -122,5 +122,5 @@ def test_load_run_config_applies_overrides_and_default_work_dir(tiny_owd, monkey
     cfg = load_run_config(args)
     assert cfg.train_cfg.max_iters == 7 and cfg.launcher == 'none'
     assert cfg.train_dataloader.dataset.data_root == tiny_owd + '/'
-    assert cfg.work_dir == osp.join('./work_dirs', 'fcos_r18_fpn_2k_owd-shapes')
+    assert cfg.work_dir == osp.join('./work_dirs', 'fcos_r18_fpn_1500it_owd-shapes')
     assert os.environ['LOCAL_RANK'] == '0'

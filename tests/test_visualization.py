@@ -73,7 +73,7 @@ def test_add_datasample_draws_both_panels_with_novel_gt(tmp_path):
 
 def test_configure_visualizer_from_config():
     cfg = Config.fromfile(
-        osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes.py'))
+        osp.join(CONFIG_ROOT, 'toy', 'owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes.py'))
     assert cfg.visualizer.type == 'OpenWorldDetLocalVisualizer'
     configure_visualizer(cfg)
     assert cfg.visualizer.ann_file == cfg.test_evaluator.ann_file

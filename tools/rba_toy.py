@@ -2,7 +2,7 @@
 CPU.
 
 1. ``--base-checkpoint`` or train the toy OWP-aware model
-   (``configs/toy/owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py``, schedule scaled to
+   (``configs/toy/owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes.py``, schedule scaled to
    ``--base-iters``);
 2. RbA fine-tuning from it
    (``configs/toy/rba-finetune-owp-aware-fcos-iou-cs-is-joint_r18_fpn_100it_owd-shapes.py``,
@@ -37,8 +37,8 @@ from mmowp.utils.schedule import scale_schedule
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOY = osp.join(ROOT, 'configs', 'toy')
-BASE_CFG = osp.join(TOY, 'owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py')
-SCORE_CFG = osp.join(TOY, 'rba-score-owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py')
+BASE_CFG = osp.join(TOY, 'owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes.py')
+SCORE_CFG = osp.join(TOY, 'rba-score-owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes.py')
 FT_CFG = osp.join(TOY, 'rba-finetune-owp-aware-fcos-iou-cs-is-joint_r18_fpn_100it_owd-shapes.py')
 #: Unknown scores compared (class-agnostic score modes of OWPFCOSHead).
 MODES = ('iou', 'rba', 'rej', 'iou*rba', 'iou*rej')

@@ -15,7 +15,7 @@ randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=200),
-    checkpoint=dict(by_epoch=False, interval=2000, max_keep_ckpts=1))
+    checkpoint=dict(by_epoch=False, interval=1500, max_keep_ckpts=1))
 
 # the IOU-CS-IS head of ./owp-fcos_owd-shapes.py (Center Sampling, IoU Sampling 0.3) with the
 # classifier trained; proposals scored by cls * IoU

@@ -1,8 +1,9 @@
 # Family of the toy counterparts of the RbA (Nayal et al., ICCV 2023) fine-tuning rows
 # (configs/toy/rba-finetune-*, rba-open-set-*): RbA fine-tuning (§3.4, Eq. 6, supplementary A.3)
-# of the toy OWP-aware joint model (configs/toy/owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py;
-# train it first, or set load_from), evaluated as the RbA scoring config
-# (configs/toy/rba-score-owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py), on the toy
+# of the toy OWP-aware joint model
+# (configs/toy/owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes.py; train it first, or
+# set load_from), evaluated as the RbA scoring config
+# (configs/toy/rba-score-owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes.py), on the toy
 # model, data, schedule and runtime of ../toy_base.py. Outliers are novel shapes (hexagon,
 # diamond, ellipse; arrow and lshape are kept unseen to measure generalisation) cut with their
 # masks from a fixed pool of 300 training images (instances_train_all.json) and pasted with
@@ -25,7 +26,7 @@ randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False)
 
 # the OWP-aware joint head (./owp-aware-joint_owd-shapes.py) with the RbA scores and loss
-load_from = 'work_dirs/owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes/iter_2000.pth'
+load_from = 'work_dirs/owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes/iter_1500.pth'
 model = dict(
     backbone=dict(norm_eval=True),  # frozen BN statistics too
     bbox_head=dict(

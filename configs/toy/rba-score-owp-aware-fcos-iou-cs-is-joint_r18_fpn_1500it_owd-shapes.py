@@ -3,12 +3,12 @@
 # extra training. Proposals are class-agnostic, scored by iou * rej = IoU objectness x clamp(1 -
 # sum_k tanh(max(L_k, 0)), 0, 1) ("an object, and no known class"); the head also stores the
 # per-location unknown maps for the location-level metric. Train
-# owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py first (or set load_from). It evaluates
-# that checkpoint; its schedule field (2k) is the joint model's, whose recipe it keeps from the
-# family (configs/_base_/families/owp-aware-joint_owd-shapes.py).
+# owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes.py first (or set load_from). It
+# evaluates that checkpoint; its schedule field (1500it) is the joint model's, whose recipe it
+# keeps from the family (configs/_base_/families/owp-aware-joint_owd-shapes.py).
 _base_ = '../_base_/families/owp-aware-joint_owd-shapes.py'
 
-load_from = 'work_dirs/owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes/iter_2000.pth'
+load_from = 'work_dirs/owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes/iter_1500.pth'
 model = dict(
     bbox_head=dict(type='RbAOWPFCOSHead', score_mode='iou*rej'),
     test_cfg=dict(score_thr=0.0, return_unknown_maps=True))

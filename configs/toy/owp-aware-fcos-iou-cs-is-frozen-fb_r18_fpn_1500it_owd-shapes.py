@@ -1,8 +1,8 @@
 # Toy counterpart of FCOS-OWP Table 3, row "frozen fb": the frozen recipe
-# (./owp-aware-fcos-iou-cs-is-frozen_r18_fpn_2k_owd-shapes.py) with the backbone frozen as well.
+# (./owp-aware-fcos-iou-cs-is-frozen_r18_fpn_1500it_owd-shapes.py) with the backbone frozen as well.
 _base_ = '../_base_/families/owp-aware-joint_owd-shapes.py'
 
-load_from = 'work_dirs/owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes/iter_2000.pth'
+load_from = 'work_dirs/owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes/iter_1500.pth'
 model = dict(backbone=dict(frozen_stages=4))
 optim_wrapper = dict(
     constructor='FreezeOptimWrapperConstructor',

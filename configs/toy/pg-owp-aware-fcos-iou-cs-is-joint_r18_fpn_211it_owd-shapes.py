@@ -1,13 +1,13 @@
 # Toy counterpart of the policy-gradient detector's (Rao et al., CVPR 2018) Table 1, row "ours
 # (gamma = 1)" on the OWP-aware head of FCOS-OWP Table 1 row "logits * IOU-CS-IS (joint)":
 # fine-tune the converged toy joint model (train
-# configs/toy/owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes.py first) with the
+# configs/toy/owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes.py first) with the
 # policy-gradient loss in place of the focal loss, candidates ranked by cls * IoU. Schedule:
-# 2000 * 22.5/160 = 281 iterations at lr 4e-4, step at 187 (as
+# 1500 * 22.5/160 = 211 iterations at lr 4e-4, step at 141 (as
 # configs/_base_/families/fcos-finetune_owd-shapes.py).
 _base_ = '../_base_/families/owp-aware-joint_owd-shapes.py'
 
-load_from = 'work_dirs/owp-aware-fcos-iou-cs-is-joint_r18_fpn_2k_owd-shapes/iter_2000.pth'
+load_from = 'work_dirs/owp-aware-fcos-iou-cs-is-joint_r18_fpn_1500it_owd-shapes/iter_1500.pth'
 model = dict(
     bbox_head=dict(
         type='PGOWPFCOSHead',
@@ -26,4 +26,4 @@ param_scheduler = [
 ]
 optim_wrapper = dict(optimizer=dict(lr=4e-4))
 default_hooks = dict(
-    logger=dict(interval=25), checkpoint=dict(interval=281))
+    logger=dict(interval=25), checkpoint=dict(interval=211))

@@ -1,9 +1,9 @@
 # Toy counterpart of FCOS-OWP Table 3, row "frozen": from the toy OWP IOU-CS-IS checkpoint (as
-# ./owp-aware-fcos-iou-cs-is-finetune_r18_fpn_2k_owd-shapes.py) with the localisation branches
+# ./owp-aware-fcos-iou-cs-is-finetune_r18_fpn_1500it_owd-shapes.py) with the localisation branches
 # frozen, classification at the full lr.
 _base_ = '../_base_/families/owp-aware-joint_owd-shapes.py'
 
-load_from = 'work_dirs/owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes/iter_2000.pth'
+load_from = 'work_dirs/owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes/iter_1500.pth'
 optim_wrapper = dict(
     constructor='FreezeOptimWrapperConstructor',
     paramwise_cfg=dict(

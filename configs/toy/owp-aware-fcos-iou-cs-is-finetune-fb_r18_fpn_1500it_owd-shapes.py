@@ -1,9 +1,9 @@
 # Toy counterpart of FCOS-OWP Table 3, row "finetune fb": the finetune recipe
-# (./owp-aware-fcos-iou-cs-is-finetune_r18_fpn_2k_owd-shapes.py: from the toy OWP IOU-CS-IS
+# (./owp-aware-fcos-iou-cs-is-finetune_r18_fpn_1500it_owd-shapes.py: from the toy OWP IOU-CS-IS
 # checkpoint, regression + objectness at a tenth of the lr) with the backbone frozen.
 _base_ = '../_base_/families/owp-aware-joint_owd-shapes.py'
 
-load_from = 'work_dirs/owp-fcos-iou-cs-is_r18_fpn_2k_owd-shapes/iter_2000.pth'
+load_from = 'work_dirs/owp-fcos-iou-cs-is_r18_fpn_1500it_owd-shapes/iter_1500.pth'
 model = dict(backbone=dict(frozen_stages=4))
 optim_wrapper = dict(
     constructor='FreezeOptimWrapperConstructor',

@@ -1,5 +1,5 @@
 # "Oracle" of the open-world gap: the toy baseline (logits * centerness,
-# ./fcos_r18_fpn_2k_owd-shapes.py) trained with every object annotated, novel classes included
+# ./fcos_r18_fpn_1500it_owd-shapes.py) trained with every object annotated, novel classes included
 # (instances_train_all.json, 10 classes: dataset field "owd-shapes-all"). Its novel AR is what the
 # baseline could reach if the novel objects were not background in training; the baseline's novel
 # AR below it is the gap the FCOS-OWP methods try to close. Base AP is computed on the base classes

@@ -1,5 +1,5 @@
 # Toy counterpart of FCOS-OWP Table 1, OWP-Aware Classification row "joint + unknown": joint +
-# Unknown Object Masking, thr 0.95, from 5k/90k of the schedule (iteration 111 of the toy's 2000).
+# Unknown Object Masking, thr 0.95, from 5k/90k of the schedule (iteration 83 of the toy's 1500).
 _base_ = '../_base_/families/owp-aware-joint_owd-shapes.py'
 
 model = dict(

@@ -1,5 +1,5 @@
 # Toy counterpart of Rao et al. (CVPR 2018) Table 1, row "ours (gamma = 1)": the fine-tune of
-# ./fcos-finetune_r18_fpn_281it_owd-shapes.py (same start, iterations and lr: their family
+# ./fcos-finetune_r18_fpn_211it_owd-shapes.py (same start, iterations and lr: their family
 # configs/_base_/families/fcos-finetune_owd-shapes.py) with the policy-gradient loss in place of
 # the focal loss. 100 candidates per image (a 128x128 image has 341 locations).
 _base_ = '../_base_/families/fcos-finetune_owd-shapes.py'
