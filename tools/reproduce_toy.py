@@ -28,7 +28,7 @@ run owns its folder (logs, ``vis_data/scalars.json``, checkpoint). Rows run in c
 (``--jobs N`` at a time, one torch thread each); ``--jobs 0`` runs them in this process.
 
     python tools/reproduce_toy.py --rows centerness cond-iou-cs-is --seeds 0   # the demo pair
-    python tools/reproduce_toy.py --jobs 2                  # the full bed, 3 seeds (2.8-3.3 h)
+    python tools/reproduce_toy.py --jobs 2                  # the full bed, 3 seeds (~2.2 h)
     python tools/reproduce_toy.py --jobs 2 --extra          # + rows beyond the papers' claims
     python tools/reproduce_toy.py --tables t1 atss          # some tables only
 
