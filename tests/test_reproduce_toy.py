@@ -178,7 +178,7 @@ def test_each_run_owns_its_logs(tiny_owd, tmp_path):
     Before the fix the second runner re-used the first runner's Visualizer (mmdet names it
     'visualizer') and appended its loss_iou to the centerness row's vis_data/scalars.json.
     """
-    factor = 2 / rt.BASE_ITERS  # 2 iterations
+    factor = 2 / rt.base_iters()  # 2 iterations
     out = {}
     for name in ('centerness', 'cond-iou-cs-is'):
         spec = dict(name=name, seed=0, work_dir=str(tmp_path / name), data_root=tiny_owd,

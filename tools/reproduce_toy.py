@@ -698,7 +698,7 @@ def run_all(names: Sequence[str], seeds: Sequence[int], args) -> Dict[str, Dict[
     start = time.time()
     data_meta = ensure_dataset(args.data_root, args.gen_seed)
     code = code_version()
-    factor = (args.iters / BASE_ITERS) if args.iters else 1.0
+    factor = (args.iters / base_iters()) if args.iters else 1.0
     results: Dict[str, Dict[int, dict]] = OrderedDict((n, {}) for n in names)
     keys: Dict[Tuple[str, int], str] = {}
     pending = [(n, s) for s in seeds for n in names]
@@ -807,8 +807,13 @@ def _run_child(spec: dict) -> dict:
         return json.load(f)
 
 
-#: The toy schedule's length; ``--iters`` scales every row's schedule by ``iters / BASE_ITERS``.
-BASE_ITERS = 1500
+@cache
+def base_iters() -> int:
+    """The toy schedule's length (``configs/_base_/schedules/schedule_toy.py``); ``--iters N``
+    scales every row's schedule by ``N / base_iters()``."""
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'schedules',
+                                    'schedule_toy.py')).max_iters
 
 
 def parse_args(argv=None):
@@ -832,8 +837,8 @@ def parse_args(argv=None):
                         help='markdown output (default: <work-dir>/bed.md; .png and .json '
                         'next to it)')
     parser.add_argument('--iters', type=int, default=None,
-                        help=f'scale every schedule by ITERS / {BASE_ITERS} (default: the '
-                        'configs\' own)')
+                        help='scale every schedule by ITERS / the toy schedule\'s length '
+                        '(default: the configs\' own)')
     parser.add_argument('--batch-size', type=int, default=None, help='training batch size')
     parser.add_argument('--jobs', type=int, default=1,
                         help='rows trained at a time, each in a child process; 0: in this '
